@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class FluentCartSyncConfig(AppConfig):
+    name = "fluentcart_sync"
+    verbose_name = "FluentCart sync"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save
+
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .models import Customer
+        from .receivers import customer_saved, user_saved
+
+        post_save.connect(customer_saved, sender=Customer, dispatch_uid="fluentcart_sync.customer_saved")
+        post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="fluentcart_sync.user_saved")

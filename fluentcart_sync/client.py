@@ -1,0 +1,290 @@
+"""The thin HTTP layer over FluentCart's customer REST API.
+
+One ``requests.Session`` (keep-alive, a pool sized for the caller's concurrency), Basic auth with
+a WordPress Application Password, explicit timeouts, and one choke point, ``_request``, that turns
+every non-2xx answer into a typed exception from ``exceptions.py``. What the statuses and bodies
+mean is taken from the observed behaviour (docs/fluentcart-api.md in the shared notes), not the
+public docs: duplicate email is a 422, and FluentCart's own refusals arrive as HTTP 500 bodies
+carrying an integer ``code``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from . import __version__
+from .conf import app_settings
+from .exceptions import (
+    FluentCartAPIError,
+    FluentCartAuthError,
+    FluentCartBadRequest,
+    FluentCartConfigurationError,
+    FluentCartConnectError,
+    FluentCartDuplicateEmail,
+    FluentCartNotFound,
+    FluentCartPermissionError,
+    FluentCartRateLimited,
+    FluentCartRouteNotFound,
+    FluentCartServerError,
+    FluentCartTimeout,
+    FluentCartTransportError,
+    FluentCartValidationError,
+)
+
+logger = logging.getLogger("fluentcart_sync.client")
+
+REST_BASE = "/wp-json/fluent-cart/v2"
+USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
+#: FluentCart accepts 1-199 per page; anything else silently becomes 10.
+MAX_PER_PAGE = 199
+
+
+def rest_base_url(site_url: str) -> str:
+    """``https://shop.example.com`` → ``https://shop.example.com/wp-json/fluent-cart/v2``.
+
+    A URL that already ends in the REST base (with or without a trailing slash) is kept as is.
+    """
+    url = (site_url or "").strip().rstrip("/")
+    if not url:
+        raise FluentCartConfigurationError(
+            "FluentCart URL is not set: set FLUENTCART_SYNC['URL'] (FLUENTCART_URL in the environment)."
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FluentCartConfigurationError(
+            f"FluentCart URL {url!r} is not an http(s) URL: set it to your WordPress site, "
+            "e.g. https://shop.example.com"
+        )
+    if url.endswith(REST_BASE):
+        return url
+    return url + REST_BASE
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """One page of ``GET /customers``."""
+
+    customers: list[dict[str, Any]]
+    current_page: int
+    last_page: int
+    total: int
+
+
+class FluentCartClient:
+    """Calls FluentCart's customer endpoints; raises ``FluentCartError`` subclasses on failure."""
+
+    def __init__(
+        self,
+        site_url: str,
+        username: str,
+        app_password: str,
+        *,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        pool_size: int = 10,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = rest_base_url(site_url)
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        # One pool per host, as large as the caller's concurrency, so every worker thread keeps
+        # its connection alive instead of opening a new TCP/TLS connection per request.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.auth = (username, app_password)
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        # TLS verification stays on: never set session.verify = False here.
+
+    def __repr__(self) -> str:
+        # No credentials in reprs: they end up in logs and tracebacks.
+        return f"<FluentCartClient {self.base_url}>"
+
+    # -- customer endpoints -------------------------------------------------------------------
+
+    def create_customer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST /customers; returns the created customer (``data``). Never retried here."""
+        body = self._request("POST", "/customers", json=payload)
+        return body["data"]
+
+    def get_customer(self, customer_id: int) -> dict[str, Any]:
+        """GET /customers/{id}; raises ``FluentCartNotFound`` if FluentCart no longer has it."""
+        body = self._request("GET", f"/customers/{int(customer_id)}")
+        return body["customer"]
+
+    def update_customer(self, customer_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """PUT /customers/{id}. FluentCart replaces the whole record, and checks the email
+        against every customer except the one whose ``id`` is in the body, so it is sent there."""
+        body = self._request("PUT", f"/customers/{int(customer_id)}", json={**payload, "id": int(customer_id)})
+        return body["data"]
+
+    def list_customers(
+        self, *, page: int = 1, per_page: int = MAX_PER_PAGE, search: str | None = None, ascending: bool = True
+    ) -> CustomerPage:
+        """GET /customers. Sends ``page`` itself: the paginator's URLs are unreliable."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page, "sort_type": "asc" if ascending else "desc"}
+        if search:
+            params["search"] = search
+        body = self._request("GET", "/customers", params=params)
+        paginator = body["customers"]
+        return CustomerPage(
+            customers=list(paginator.get("data") or []),
+            current_page=int(paginator.get("current_page") or page),
+            last_page=int(paginator.get("last_page") or 1),
+            total=int(paginator.get("total") or 0),
+        )
+
+    def iter_customers(self, *, search: str | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
+        """Every customer (matching ``search``), oldest first, page by page."""
+        page = 1
+        while True:
+            result = self.list_customers(page=page, per_page=per_page, search=search)
+            yield from result.customers
+            if result.current_page >= result.last_page or not result.customers:
+                return
+            page += 1
+
+    def find_by_email(self, email: str) -> list[dict[str, Any]]:
+        """Customers whose email equals ``email`` exactly, ignoring case, lowest id first.
+
+        FluentCart's search is a substring match (and ``_`` is a wildcard), so every page of
+        results is read and compared here.
+        """
+        wanted = email.strip().lower()
+        matches = [c for c in self.iter_customers(search=email.strip()) if str(c.get("email", "")).strip().lower() == wanted]
+        return sorted(matches, key=lambda c: int(c["id"]))
+
+    # -- the choke point ----------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = self.base_url + path
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
+            raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
+        except requests.exceptions.ReadTimeout as err:
+            raise FluentCartTimeout(
+                f"FluentCart did not answer {method} {path} within {self.timeout[1]:g}s"
+            ) from err
+        except requests.exceptions.ConnectionError as err:
+            raise _connection_error(err, self.base_url, method, path) from err
+        except requests.exceptions.RequestException as err:
+            raise FluentCartTransportError(f"{method} {path} failed: {err}") from err
+
+        if 200 <= response.status_code < 300:
+            try:
+                return response.json()
+            except ValueError as err:
+                # A 200 that is not JSON is a caching plugin or login page in front of the API.
+                raise FluentCartServerError(
+                    f"FluentCart answered {method} {path} with a non-JSON page", status_code=response.status_code,
+                    response=response,
+                ) from err
+        raise error_from_response(response, method, path)
+
+
+def _connection_error(err: requests.exceptions.ConnectionError, base_url: str, method: str, path: str) -> FluentCartTransportError:
+    """Tell "never reached the server" apart from "dropped after sending" (a POST may have landed)."""
+    reason = err.args[0] if err.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NewConnectionError):  # refused, unreachable, or the name did not resolve
+        return FluentCartConnectError(f"Could not connect to FluentCart at {base_url}: {type(reason).__name__}")
+    return FluentCartTransportError(f"The connection to FluentCart dropped during {method} {path}")
+
+
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _field_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    """``{field: {rule: message}}`` → ``{field: [message, ...]}``."""
+    errors: dict[str, list[str]] = {}
+    for field, rules in body.items():
+        if isinstance(rules, dict):
+            errors[field] = [str(message) for message in rules.values()]
+        elif isinstance(rules, list):
+            errors[field] = [str(message) for message in rules]
+        elif isinstance(rules, str):
+            errors[field] = [rules]
+    return errors
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from WordPress hosts; the backoff applies instead
+
+
+def error_from_response(response: requests.Response, method: str, path: str) -> FluentCartAPIError:
+    """Map a non-2xx response to the matching exception (see the error model in the contract)."""
+    status = response.status_code
+    body = _json_body(response)
+    common = {"status_code": status, "body": body, "response": response}
+    remote_message = body.get("message") if isinstance(body, dict) else None
+    code = body.get("code") if isinstance(body, dict) else None
+
+    if status == 401:
+        return FluentCartAuthError(
+            "FluentCart refused the credentials: check FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD "
+            "(an Application Password, not the login password; HTTPS is required unless the site is local)",
+            **common,
+        )
+    if status == 403:
+        return FluentCartPermissionError(
+            "The WordPress user in FLUENTCART_USERNAME lacks FluentCart's customer permissions "
+            "(use an Administrator or a FluentCart Manager)",
+            **common,
+        )
+    if status == 404:
+        if code == "rest_no_route":
+            return FluentCartRouteNotFound(
+                f"No FluentCart route at {method} {path}: check FLUENTCART_URL and that the FluentCart plugin is active",
+                **common,
+            )
+        return FluentCartNotFound(f"FluentCart has no such record ({method} {path})", **common)
+    if status == 422 and isinstance(body, dict) and "message" not in body:
+        field_errors = _field_errors(body)
+        summary = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in field_errors.items())
+        email_rules = body.get("email")
+        if isinstance(email_rules, dict) and "exist" in email_rules and len(field_errors) == 1 and len(email_rules) == 1:
+            return FluentCartDuplicateEmail(f"FluentCart already has this email: {summary}", field_errors=field_errors, **common)
+        return FluentCartValidationError(f"FluentCart rejected the data: {summary}", field_errors=field_errors, **common)
+    if status == 429 or (status == 503 and response.headers.get("Retry-After")):
+        return FluentCartRateLimited(
+            "FluentCart's host is rate limiting requests", retry_after=_retry_after(response), **common
+        )
+    if status >= 500:
+        fluentcart_code = code if isinstance(code, int) else None
+        message = f"FluentCart server error on {method} {path}"
+        if remote_message:
+            message += f": {remote_message}"
+        return FluentCartServerError(message, fluentcart_code=fluentcart_code, **common)
+    if remote_message:
+        return FluentCartBadRequest(f"FluentCart refused {method} {path}: {remote_message}", **common)
+    return FluentCartBadRequest(f"FluentCart refused {method} {path}", **common)
+
+
+def get_client(*, pool_size: int = 10) -> FluentCartClient:
+    """A client built from the FLUENTCART_SYNC settings (read now, not at import)."""
+    return FluentCartClient(
+        app_settings.URL,
+        app_settings.USERNAME,
+        app_settings.APP_PASSWORD,
+        timeout=app_settings.timeout,
+        pool_size=pool_size,
+    )

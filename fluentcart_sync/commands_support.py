@@ -1,0 +1,78 @@
+"""What the management commands share: streaming ids in key order, and progress reporting."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from typing import TextIO
+
+from django.db.models import QuerySet
+
+
+def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = None) -> Iterator[int]:
+    """Primary keys in ascending order, a chunk at a time (keyset pagination: no OFFSET, no
+    growing memory, and rows changed behind us are neither skipped nor repeated)."""
+    last_pk = 0
+    sent = 0
+    while True:
+        size = chunk_size if limit is None else min(chunk_size, limit - sent)
+        if size <= 0:
+            return
+        chunk = list(queryset.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:size])
+        if not chunk:
+            return
+        yield from chunk
+        sent += len(chunk)
+        last_pk = chunk[-1]
+
+
+class Progress:
+    """A tqdm bar with rate and ETA on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, total: int, stream: TextIO, *, label: str = "customers", interval: float = 5.0,
+                 enabled: bool = True):
+        self.total = total
+        self.stream = stream
+        self.label = label
+        self.interval = interval
+        self.done = 0
+        self.started = time.monotonic()
+        self.last_line = self.started
+        self.bar = None
+        if enabled and _isatty(stream):
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is optional: fall back to plain lines
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, unit=" " + label, file=sys.stderr, dynamic_ncols=True)
+        self.enabled = enabled
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if self.enabled and now - self.last_line >= self.interval:
+            self.last_line = now
+            self.stream.write(self.line(now) + "\n")
+            self.stream.flush()
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = (now or time.monotonic()) - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        remaining = (self.total - self.done) / rate if rate > 0 else float("nan")
+        percent = 100.0 * self.done / self.total if self.total else 100.0
+        eta = f"{remaining:.0f}s" if remaining == remaining else "?"
+        return f"{self.done}/{self.total} {self.label} ({percent:.0f}%), {rate:.1f}/s, ETA {eta}"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _isatty(stream: TextIO) -> bool:
+    target = getattr(stream, "_out", stream)  # Django's OutputWrapper keeps the real stream in _out
+    return bool(getattr(target, "isatty", lambda: False)())

@@ -1,0 +1,65 @@
+"""The app's settings: one ``FLUENTCART_SYNC`` dict in Django settings, read on every access.
+
+Reading lazily (never at import time) keeps ``override_settings`` working in tests and lets a
+host project build the dict from its environment however it likes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Where FluentCart lives: the WordPress site URL (https://shop.example.com) or the full REST
+    # base (https://shop.example.com/wp-json/fluent-cart/v2).
+    "URL": "",
+    # A WordPress user with FluentCart's customers/manage permission, and one of its
+    # Application Passwords (never the login password: WordPress refuses that over REST).
+    "USERNAME": "",
+    "APP_PASSWORD": "",
+    # Seconds: (connect, read). A number means the read timeout, with a short connect timeout.
+    "TIMEOUT": 10.0,
+    "CONNECT_TIMEOUT": 3.05,
+    # Push new and changed customers automatically after their transaction commits.
+    "AUTO_PUSH": True,
+    # Create a linked Customer for every new user (staff and superusers skipped unless enabled).
+    "CREATE_CUSTOMER_FOR_NEW_USERS": True,
+    "INCLUDE_STAFF_USERS": False,
+    # Send the linked WordPress user id. Off: FluentCart links users by email on its own, and a
+    # wrong user_id is stored without any check.
+    "SEND_USER_ID": False,
+    # A claim on a row expires after this long, so a crashed worker's records are taken up again.
+    # Keep it well above the time one push can take (a few requests, each bounded by TIMEOUT).
+    "LEASE_SECONDS": 300,
+    # Retry policy for transient failures (network, timeouts, 429, 5xx).
+    "MAX_ATTEMPTS": 8,
+    "RETRY_BASE_SECONDS": 30,
+    "RETRY_MAX_SECONDS": 6 * 3600,
+    "RETRY_AFTER_CAP_SECONDS": 600,
+    # Name of the Django Tasks backend the push task is enqueued on.
+    "TASK_BACKEND": "default",
+    # The admin pushes a selection inline up to this size; a larger one is enqueued.
+    "ADMIN_INLINE_PUSH_LIMIT": 50,
+}
+
+
+class FluentCartSyncSettings:
+    """Attribute access to ``settings.FLUENTCART_SYNC`` merged over ``DEFAULTS``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown fluentcart_sync setting: {name}")
+        user_settings = getattr(settings, "FLUENTCART_SYNC", None) or {}
+        return user_settings.get(name, DEFAULTS[name])
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """The (connect, read) timeout pair that requests expects."""
+        value = self.TIMEOUT
+        if isinstance(value, (tuple, list)):
+            return float(value[0]), float(value[1])
+        return float(self.CONNECT_TIMEOUT), float(value)
+
+
+app_settings = FluentCartSyncSettings()

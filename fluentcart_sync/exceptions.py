@@ -1,0 +1,109 @@
+"""Errors raised by the FluentCart client.
+
+``FluentCartError`` is the runtime hierarchy: everything a push can meet on the wire. The
+configuration error stands apart (it subclasses ``ImproperlyConfigured``) so that "mark the record
+failed and carry on" code, which catches ``FluentCartError``, never swallows a broken setup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class FluentCartConfigurationError(ImproperlyConfigured):
+    """The FLUENTCART_SYNC settings are missing or unusable."""
+
+
+class FluentCartError(Exception):
+    """Base of every error met while talking to FluentCart."""
+
+    #: Another attempt later may succeed (network trouble, overload).
+    transient = False
+
+
+class FluentCartTransportError(FluentCartError):
+    """No HTTP answer: the connection failed, dropped or timed out."""
+
+    transient = True
+    #: True when the request may have reached the server (read timeout, dropped connection):
+    #: a POST may then have created the customer.
+    may_have_reached_server = True
+
+
+class FluentCartConnectError(FluentCartTransportError):
+    """The server was never reached (DNS, refused, connect timeout, TLS handshake)."""
+
+    may_have_reached_server = False
+
+
+class FluentCartTimeout(FluentCartTransportError):
+    """The request was sent but no answer came within the read timeout."""
+
+
+class FluentCartAPIError(FluentCartError):
+    """FluentCart (or the host in front of it) answered with a non-2xx status."""
+
+    def __init__(self, message: str, *, status_code: int, body: Any = None, response: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.response = response
+
+    def __str__(self) -> str:
+        return f"{self.message} (HTTP {self.status_code})"
+
+
+class FluentCartValidationError(FluentCartAPIError):
+    """422 ``{field: {rule: message}}``: FluentCart refused the data."""
+
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]], **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.field_errors = field_errors
+
+
+class FluentCartDuplicateEmail(FluentCartValidationError):
+    """422 ``{"email": {"exist": ...}}``: a customer with this email already exists."""
+
+
+class FluentCartAuthError(FluentCartAPIError):
+    """401: wrong or missing credentials (FluentCart cannot tell which)."""
+
+
+class FluentCartPermissionError(FluentCartAPIError):
+    """403: the WordPress user lacks FluentCart's customer permissions."""
+
+
+class FluentCartRouteNotFound(FluentCartAPIError):
+    """404 ``rest_no_route``: wrong URL, or the FluentCart plugin is not active."""
+
+
+class FluentCartNotFound(FluentCartAPIError):
+    """404 for a customer id that FluentCart does not hold (deleted there)."""
+
+
+class FluentCartRateLimited(FluentCartAPIError):
+    """429 (or 503 with ``Retry-After``) from the host or a firewall in front of WordPress."""
+
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class FluentCartServerError(FluentCartAPIError):
+    """5xx. ``fluentcart_code`` holds the integer ``code`` FluentCart puts in its 500 bodies
+    (400, 403, 404, 423), or None for a crash, a proxy error or a non-JSON page."""
+
+    transient = True
+
+    def __init__(self, message: str, *, fluentcart_code: int | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.fluentcart_code = fluentcart_code
+
+
+class FluentCartBadRequest(FluentCartAPIError):
+    """Any other 4xx: a request this app should never have sent."""

@@ -1,0 +1,95 @@
+"""Push every customer that is not synced yet, whatever its next retry time."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from fluentcart_sync.batch import push_many
+from fluentcart_sync.commands_support import Progress, iter_ids
+from fluentcart_sync.models import Customer
+from fluentcart_sync.services import customer_for_user
+
+
+class Command(BaseCommand):
+    help = ("Push every customer that is not synced to FluentCart (pending, waiting to retry, or failed). "
+            "Running it again pushes nothing that is already synced.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--include-users", action="store_true",
+                            help="First create customers for existing users that have none.")
+        parser.add_argument("--dry-run", action="store_true", help="Show what would be pushed; send no request.")
+        parser.add_argument("--limit", type=int, default=None, metavar="N", help="Push at most N customers.")
+        parser.add_argument("--concurrency", type=int, default=4, metavar="N",
+                            help="Requests in flight at once (default 4). Mind the WordPress host's capacity.")
+        parser.add_argument("--rate", type=float, default=None, metavar="R",
+                            help="At most R pushes started per second (protects shared hosts).")
+        parser.add_argument("--chunk-size", type=int, default=1000, metavar="N",
+                            help="Rows read from the database at a time (default 1000).")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar or progress lines.")
+
+    def handle(self, *args, **options):
+        if options["limit"] is not None and options["limit"] < 0:
+            raise CommandError("--limit must be zero or more.")
+        if options["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1.")
+        if options["rate"] is not None and options["rate"] <= 0:
+            raise CommandError("--rate must be a positive number of requests per second.")
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1.")
+
+        if options["include_users"]:
+            self.create_customers_for_users(dry_run=options["dry_run"])
+
+        unsynced = Customer.objects.unsynced()
+        total = unsynced.count()
+        if options["limit"] is not None:
+            total = min(total, options["limit"])
+
+        if options["dry_run"]:
+            self.report_dry_run(unsynced, total)
+            return
+
+        progress = Progress(total, self.stdout, enabled=not options["no_progress"])
+        summary = push_many(
+            iter_ids(unsynced, chunk_size=options["chunk_size"], limit=options["limit"]),
+            concurrency=options["concurrency"],
+            rate=options["rate"],
+            on_result=lambda result: progress.update(),
+        )
+        progress.close()
+
+        counts = summary.counts
+        line = (f"Backfill finished in {summary.elapsed:.1f}s: {summary.pushed} pushed "
+                f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
+                f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
+                f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere.")
+        self.stdout.write(line)
+        if summary.configuration_error:
+            raise CommandError(f"Stopped: {summary.configuration_error}")
+        if summary.failed:
+            raise CommandError(
+                f"{summary.failed} customers did not sync; see their error in the admin "
+                "(FluentCart sync › Customers, filtered by sync status).")
+
+    def create_customers_for_users(self, *, dry_run: bool) -> None:
+        User = get_user_model()
+        users = User.objects.filter(fluentcart_customer__isnull=True).exclude(email="")
+        if dry_run:
+            self.stdout.write(f"Would create customers for up to {users.count()} users without one.")
+            return
+        created = 0
+        for user_id in iter_ids(users):
+            user = User.objects.get(pk=user_id)
+            if customer_for_user(user) is not None:
+                created += 1
+        self.stdout.write(f"Created or linked customers for {created} users.")
+
+    def report_dry_run(self, unsynced, total: int) -> None:
+        to_create = unsynced.filter(fluentcart_id__isnull=True).count()
+        to_update = unsynced.filter(fluentcart_id__isnull=False).count()
+        self.stdout.write(f"Dry run: {total} customers would be pushed "
+                          f"({to_create} without a FluentCart id: looked up by email or created; "
+                          f"{to_update} with one: updated). No request was sent.")
+        for customer in unsynced.order_by("pk")[: min(total, 20)]:
+            self.stdout.write(f"  {customer.pk}: {customer.email} [{customer.sync_status}]")

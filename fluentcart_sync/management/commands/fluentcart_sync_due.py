@@ -1,0 +1,67 @@
+"""The sweep: find every customer owed a push and get it pushed, so a lost task never drops one."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from django.utils import timezone
+
+from fluentcart_sync.batch import push_many
+from fluentcart_sync.commands_support import iter_ids
+from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.tasks import enqueue_push
+
+
+def due_customers(*, pending_grace_seconds: float = 60):
+    """Pending records older than the grace period (their own task has had its chance), records
+    whose retry time has come, and records whose worker's claim expired."""
+    now = timezone.now()
+    return Customer.objects.filter(
+        Q(sync_status=SyncStatus.PENDING, updated_at__lte=now - timedelta(seconds=pending_grace_seconds))
+        | Q(sync_status=SyncStatus.RETRYING, next_attempt_at__lte=now)
+        | Q(claimed_until__lt=now)
+    )
+
+
+class Command(BaseCommand):
+    help = "Queue (or with --run, push) every customer that is pending or due for a retry. Cron- and worker-friendly."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--run", action="store_true",
+                            help="Push here and now instead of queueing tasks.")
+        parser.add_argument("--concurrency", type=int, default=2, metavar="N", help="With --run: requests in flight.")
+        parser.add_argument("--grace", type=float, default=60, metavar="SECONDS",
+                            help="Leave pending records younger than this to their own task (default 60).")
+        parser.add_argument("--loop", type=float, default=None, metavar="SECONDS",
+                            help="Sweep again every SECONDS until stopped, instead of once.")
+
+    def handle(self, *args, **options):
+        if options["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1.")
+        while True:
+            self.sweep(options)
+            if options["loop"] is None:
+                return
+            time.sleep(options["loop"])
+
+    def sweep(self, options) -> None:
+        ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
+        if options["run"]:
+            summary = push_many(ids, concurrency=options["concurrency"])
+            self.stdout.write(f"Swept {summary.total} customers: {summary.pushed} pushed, "
+                              f"{summary.counts['retry']} to retry, {summary.counts['failed']} failed.")
+            if summary.configuration_error:
+                raise CommandError(f"Stopped: {summary.configuration_error}")
+            return
+        queued = refused = 0
+        for customer_id in ids:
+            if enqueue_push(customer_id):
+                queued += 1
+            else:
+                refused += 1
+        self.stdout.write(f"Queued {queued} customers for a push" + (f"; the queue refused {refused}." if refused else "."))
+        if refused:
+            raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")

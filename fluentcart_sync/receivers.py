@@ -1,0 +1,49 @@
+"""Signal receivers: new and changed customers are pushed after their transaction commits, and
+new users get a linked customer. Nothing here talks to FluentCart inside a save."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from django.db import transaction
+
+from .conf import app_settings
+from .models import Customer, SyncStatus
+
+logger = logging.getLogger("fluentcart_sync.receivers")
+
+
+def customer_saved(sender, instance: Customer, created: bool, raw: bool = False, **kwargs) -> None:
+    """Queue a push for a new customer, or for a synced one whose pushed fields changed."""
+    if raw or not app_settings.AUTO_PUSH:
+        return  # fixtures being loaded, or pushing switched off
+    from .services import build_payload, payload_fingerprint
+    from .tasks import enqueue_push
+
+    if not created:
+        if instance.sync_status == SyncStatus.MISSING_REMOTE:
+            return  # re-creating a customer deleted in FluentCart is a person's decision
+        if instance.synced_fingerprint == payload_fingerprint(build_payload(instance)):
+            return  # nothing FluentCart holds has changed: send nothing
+        if instance.sync_status != SyncStatus.PENDING:
+            # Mark the row as owing a push first, so a lost task is still found by the sweep.
+            Customer.objects.filter(pk=instance.pk).update(sync_status=SyncStatus.PENDING, next_attempt_at=None)
+            instance.sync_status = SyncStatus.PENDING
+    # After commit: a rollback must not reach FluentCart, and the worker must see the row.
+    transaction.on_commit(partial(enqueue_push, instance.pk), robust=True)
+
+
+def user_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """Give every new user a linked Customer (which is then pushed like any other)."""
+    if raw or not created or not app_settings.CREATE_CUSTOMER_FOR_NEW_USERS:
+        return
+    from .services import customer_for_user
+
+    try:
+        with transaction.atomic():
+            customer_for_user(instance)
+    except Exception:
+        # The user's account matters more than its customer row; the backfill's
+        # --include-users creates what is missing here.
+        logger.exception("Could not create the FluentCart customer for user %s", instance.pk)

@@ -1,0 +1,44 @@
+"""The push as a Django task (``django.tasks`` on Django 6, the ``django-tasks`` backport before).
+
+Tasks only make a push happen sooner: the customer's row is the record of what is owed, so a lost
+or failed enqueue delays a push (the sweep finds it) but never drops it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+try:  # Django 6.0+
+    from django.tasks import task, task_backends
+except ImportError:  # Django 5.2 with the backport
+    from django_tasks import task, task_backends
+
+from .conf import app_settings
+
+logger = logging.getLogger("fluentcart_sync.tasks")
+
+
+@task()
+def push_customer_task(customer_id: int) -> str:
+    """Push one customer; returns the outcome's name. Failures are recorded on the row, not raised."""
+    from . import services  # services imports models; keep this module importable before apps are ready
+
+    return services.push_customer(customer_id).outcome.value
+
+
+def enqueue_push(customer_id: int, *, run_after: datetime | None = None) -> bool:
+    """Queue a push on the configured backend; False (logged) if the queue refused it.
+
+    Never raises: a broken queue must not break the save that asked for the push.
+    """
+    try:
+        backend_alias = app_settings.TASK_BACKEND
+        the_task = push_customer_task.using(backend=backend_alias)
+        if run_after is not None and task_backends[backend_alias].supports_defer:
+            the_task = the_task.using(run_after=run_after)
+        the_task.enqueue(customer_id)
+    except Exception:
+        logger.exception("Could not enqueue the FluentCart push of customer %s; the sweep will pick it up", customer_id)
+        return False
+    return True

@@ -1,0 +1,50 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+
+from fluentcart_sync.models import Customer
+from fluentcart_sync.validation import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    normalise_text,
+    split_full_name,
+    validate_plain_text,
+    validate_wordpress_email,
+)
+
+
+class SignupForm(UserCreationForm):
+    """Django's user-creation form (password1/password2) plus an email and a full name.
+
+    The email is the login name, so it must be unique ignoring case among users and customers.
+    """
+
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, validators=[validate_wordpress_email])
+    full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text])
+
+    class Meta:
+        model = get_user_model()
+        fields = ("email", "full_name")
+
+    field_order = ("email", "full_name", "password1", "password2")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        User = get_user_model()
+        if User.objects.filter(email__iexact=email).exists() or User.objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists.", code="duplicate_email")
+        if Customer.objects.with_email(email).filter(user__isnull=False).exists():
+            raise forms.ValidationError("An account with this email already exists.", code="duplicate_email")
+        return email
+
+    def clean_full_name(self) -> str:
+        return normalise_text(self.cleaned_data["full_name"])
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        user.username = self.cleaned_data["email"]
+        user.email = self.cleaned_data["email"]
+        user.first_name, user.last_name = split_full_name(self.cleaned_data["full_name"])
+        if commit:
+            user.save()  # the post_save receiver creates and queues the Customer
+        return user

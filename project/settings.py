@@ -1,0 +1,130 @@
+"""Settings of the demo host project, all read from the environment or a .env file.
+
+With nothing configured it runs on SQLite against the fake FluentCart that ships with the app
+(``python manage.py fluentcart_sandbox``, started by ``make run``).
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+# The fallback key is for local runs only; `manage.py check --deploy` flags it.
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only-do-not-deploy")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "fluentcart_sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads and processes write customers' sync state: wait for the lock, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 30)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "signup-done"
+
+# -- FluentCart --------------------------------------------------------------------------------
+# The fake FluentCart's well-known demo account: not a secret, it only opens the local fake.
+SANDBOX_PORT = env.int("FLUENTCART_SANDBOX_PORT", default=8765)
+SANDBOX_USERNAME = "demo"
+SANDBOX_APP_PASSWORD = "demo app pass word 1234"
+
+_real_fluentcart = env("FLUENTCART_URL", default="")
+FLUENTCART_SYNC = {
+    "URL": _real_fluentcart or f"http://127.0.0.1:{SANDBOX_PORT}",
+    "USERNAME": env("FLUENTCART_USERNAME", default="" if _real_fluentcart else SANDBOX_USERNAME),
+    "APP_PASSWORD": env("FLUENTCART_APP_PASSWORD", default="" if _real_fluentcart else SANDBOX_APP_PASSWORD),
+    "TIMEOUT": env.float("FLUENTCART_TIMEOUT", default=10.0),
+    "LEASE_SECONDS": env.int("FLUENTCART_LEASE_SECONDS", default=300),
+    "MAX_ATTEMPTS": env.int("FLUENTCART_MAX_ATTEMPTS", default=8),
+    "CREATE_CUSTOMER_FOR_NEW_USERS": env.bool("FLUENTCART_CREATE_CUSTOMER_FOR_NEW_USERS", default=True),
+    "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
+}
+
+# -- Tasks: immediate (default), database (django-tasks-db + db_worker) or rq (Redis) ------------
+TASKS_BACKEND = env("TASKS_BACKEND", default="immediate")
+try:  # Django 6 ships the Tasks API; Django 5.2 uses the django-tasks backport
+    import django.tasks  # noqa: F401
+
+    _IMMEDIATE = "django.tasks.backends.immediate.ImmediateBackend"
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
+    _IMMEDIATE = "django_tasks.backends.immediate.ImmediateBackend"
+
+if TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": _IMMEDIATE}}
+elif TASKS_BACKEND == "database":
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0"), "DEFAULT_TIMEOUT": 600}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate, database or rq, not {TASKS_BACKEND!r}")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"fluentcart_sync": {"handlers": ["console"], "level": env("FLUENTCART_LOG_LEVEL", default="INFO")}},
+}
