@@ -1,0 +1,174 @@
+"""FluentCart's customer route handlers: what runs once WordPress has routed and authorised a request."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import shapes
+from .paginator import paginate
+from .validation import PluginException, read_customer
+
+if TYPE_CHECKING:
+    from .wire import FakeFluentCart, _Request
+
+Answer = tuple[int, Any, dict[str, str]]
+
+ENTITY_NOT_FOUND = {
+    "data": {
+        "message": "Customer not found",
+        "buttonText": "Back to Customer List",
+        "route": "/customers",
+        "wpfluent": {"env": "production"},
+    },
+    "code": "fluent_cart_entity_not_found",
+}
+PLUGIN_EXCEPTION = {"code": "plugin_exception", "data": [], "message": "An internal error occurred."}
+# The id of the one WordPress user the fake knows: the API user itself.
+API_USER_ID = 1
+
+_CUSTOMER = re.compile(r"^/customers/(\d+)$")
+_PORTAL_CUSTOMER = re.compile(r"^/customers/([^/]+)$")
+
+
+def _refusal(code: int, message: str) -> Answer:
+    """FluentCart refusing an operation: HTTP 500 with an integer `code` inside."""
+    return 500, {"code": code, "message": message, "data": None}, {}
+
+
+class CustomerRoutes:
+    def __init__(self, fake: "FakeFluentCart") -> None:
+        self.fake = fake
+
+    def shape(self, row: dict[str, Any], *, labels: bool = True) -> dict[str, Any]:
+        return shapes.stored_customer(row, self.fake.site_url, labels=labels)
+
+    def match(self, method: str, route: str | None) -> Callable[["_Request"], Answer] | None:
+        """The handler for a route, or None for WordPress's rest_no_route."""
+        if route is None:
+            return None
+        if route == "/customers":
+            return {"GET": self.list, "POST": self.create}.get(method)
+        if route == "/customers/do-bulk-action":
+            return self.bulk_action if method == "POST" else None
+        if _CUSTOMER.match(route):
+            return {"GET": self.show, "PUT": self.update}.get(method)
+        if _PORTAL_CUSTOMER.match(route) and method == "GET":
+            # A non-numeric id falls through to a customer-portal route on the same path.
+            return lambda request: (422, {"message": "You are not authorized to view this customer"}, {})
+        return None
+
+    # -- GET -----------------------------------------------------------------------------------------
+
+    def list(self, request: "_Request") -> Answer:
+        query = request.query
+        per_page = _int_in(query.get("per_page"), 1, 199, default=10)
+        page = _int_in(query.get("page"), 1, None, default=1)
+        descending = query.get("sort_type", "desc").lower() != "asc"
+        total, rows = self.fake.store.search(
+            query.get("search", ""),
+            sort_by=query.get("sort_by", "id"),
+            descending=descending,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
+        items = [self.shape(row, labels=False) for row in rows]
+        paginator = paginate(items, total=total, per_page=per_page, page=page, path=request.list_path)
+        return 200, {"customers": paginator}, {"Allow": "GET, POST"}
+
+    def show(self, request: "_Request") -> Answer:
+        row = self.fake.store.get(int(_CUSTOMER.match(request.route).group(1)))
+        if row is None:
+            return 404, ENTITY_NOT_FOUND, {}
+        customer = self.shape(row)
+        if request.query.get("params[customer_only]") == "yes":
+            customer.pop("selected_labels")
+        return 200, {"customer": customer}, {}
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def create(self, request: "_Request") -> Answer:
+        fake = self.fake
+        race = fake.faults.race_window
+        # Without a race window the duplicate check and the insert are atomic; with one they are not,
+        # which is how FluentCart (SELECT, then INSERT, no unique index) stores two rows for one email.
+        guard = contextlib.nullcontext() if race else fake.store.lock
+        with guard:
+            try:
+                errors, values = read_customer(
+                    request.payload, name_mode=fake.name_mode, email_taken=fake.store.email_taken
+                )
+            except PluginException:
+                return 500, PLUGIN_EXCEPTION, {}
+            if errors:
+                return 422, errors, {}
+            if values["user_id"] is None and values["email"].lower() == fake.user_email.lower():
+                # A WordPress user with this email exists: FluentCart links it on its own.
+                values["user_id"] = API_USER_ID
+            if race:
+                time.sleep(race)
+            row = fake.store.insert(values)
+        data = shapes.created_customer(values, row, fake.site_url)
+        return 200, {"message": "Customer created successfully!", "data": data}, {}
+
+    def update(self, request: "_Request") -> Answer:
+        fake = self.fake
+        customer_id = int(_CUSTOMER.match(request.route).group(1))
+        with fake.store.lock:
+            try:
+                errors, values = read_customer(
+                    request.payload, name_mode=fake.name_mode, email_taken=fake.store.email_taken
+                )
+            except PluginException:
+                return 500, PLUGIN_EXCEPTION, {}
+            if errors:
+                return 422, errors, {}
+            current = fake.store.get(customer_id)
+            if current is None:
+                return _refusal(400, "Customer not found, please reload the page and try again!")
+            if current["user_id"] is not None:
+                # A customer linked to a WordPress user keeps its email; the body's email is ignored.
+                values["email"] = current["email"]
+            row = fake.store.replace(customer_id, values)
+        data = self.shape(row, labels=False)
+        return 200, {"message": "Customer updated successfully!", "data": data}, {}
+
+    def bulk_action(self, request: "_Request") -> Answer:
+        payload = request.payload
+        raw_ids = payload.get("customer_ids") or []
+        ids = [int(value) for value in _as_list(raw_ids) if str(value).strip().isdigit()]
+        if not ids:
+            return _refusal(403, "Customers selection is required")
+        action = payload.get("action")
+        if action == "delete_customers":
+            self.fake.store.delete(ids)
+            return 200, {"message": "Selected Customers has been deleted permanently", "data": ""}, {}
+        if action == "change_customer_status":
+            status = payload.get("new_status")
+            if status not in ("active", "inactive"):
+                return _refusal(403, "Provided customer status is not valid")
+            self.fake.store.set_status(ids, status)
+            return 200, {"message": "Customer Status has been changed", "data": ""}, {}
+        return _refusal(400, "Selected action is invalid")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, str):
+        return value.split(",")
+    return [value]
+
+
+def _int_in(value: str | None, low: int, high: int | None, *, default: int) -> int:
+    """`value` as an int when it is digits within [low, high], else `default` (FluentCart's leniency)."""
+    if value is None or not value.strip().isdigit():
+        return default
+    number = int(value.strip())
+    if number < low or (high is not None and number > high):
+        return default
+    return number

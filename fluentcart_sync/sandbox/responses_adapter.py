@@ -1,0 +1,44 @@
+"""Plug a FakeFluentCart into a `responses.RequestsMock`, for tests that never open a socket.
+
+Faults become what `requests` would raise: a slow answer is a ReadTimeout (the request was stored),
+a dropped connection a ConnectionError. Latency is not slept: these tests want speed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .wire import FakeFluentCart
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def register(fake: "FakeFluentCart", rsps: Any, base_url: str) -> None:
+    """Route every method on URLs starting with `base_url` to `fake`.
+
+    When `base_url` is a REST base (…/wp-json/…), the fake takes the part before it as its site URL,
+    so paginator URLs point at the mocked site.
+    """
+    import requests
+
+    if "/wp-json" in base_url:
+        fake.site_url = base_url.split("/wp-json", 1)[0].rstrip("/")
+    pattern = re.compile(re.escape(base_url.rstrip("/")) + r"(/|\?|$)")
+
+    def callback(request: Any) -> Any:
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        reply = fake.respond(request.method, request.url, dict(request.headers), body, sleep=False)
+        if reply.fault == "drop":
+            return requests.exceptions.ConnectionError(
+                "Connection aborted: remote end closed connection without response", request=request
+            )
+        if reply.fault == "slow":
+            return requests.exceptions.ReadTimeout("Read timed out (sandbox slow fault)", request=request)
+        return reply.as_tuple()
+
+    for method in METHODS:
+        rsps.add_callback(method, pattern, callback=callback, content_type=None)

@@ -1,0 +1,369 @@
+"""FakeFluentCart: one pure request -> response function that both transports (HTTP, responses) share.
+
+It owns the order in which a real site answers: faults from the host first, then WordPress routing,
+JSON parsing, authentication and permissions, and only then FluentCart's own handlers (customers.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NamedTuple
+from urllib.parse import parse_qs, urlsplit
+
+from . import faults as fault
+from .customers import CustomerRoutes
+from .faults import Faults
+from .store import CustomerStore
+
+REST_PREFIX = "/wp-json"
+NAMESPACE = "/fluent-cart/v2"
+CONTROL_PREFIX = "/__sandbox__/"
+JSON_TYPE = "application/json; charset=UTF-8"
+MODES = ("ok", "unauthorized", "forbidden", "no_route")
+LOG_SIZE = 10_000
+
+FORBIDDEN_MESSAGE = "Sorry, you are not allowed to do that."
+NO_ROUTE_MESSAGE = "No route was found matching the URL and request method."
+PLUGIN_EXCEPTION = {"code": "plugin_exception", "data": [], "message": "An internal error occurred."}
+INVALID_JSON = {
+    "code": "rest_invalid_json",
+    "message": "Invalid JSON body passed.",
+    "data": {"status": 400, "json_error_code": 4, "json_error_message": "Syntax error"},
+}
+
+# What a host or proxy in front of WordPress says; not JSON, like the real thing.
+_PROXY_PAGES = {
+    429: "429 Too Many Requests",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
+
+
+class ConnectionDropped(Exception):
+    """Raised by FakeFluentCart.handle() when a drop fault closes the connection without an answer."""
+
+
+def encode(obj: Any) -> bytes:
+    """JSON the way PHP's json_encode writes it: compact, ASCII only, `/` escaped."""
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
+
+
+def _html(status: int) -> bytes:
+    title = _PROXY_PAGES.get(status, f"{status} Not Found")
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1>"
+        "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
+
+
+@dataclass
+class Reply:
+    """One answer. `fault` is None, "slow" (send after `delay` seconds) or "drop" (send nothing)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fault: str | None = None
+    delay: float = 0.0
+
+    def as_tuple(self) -> tuple[int, dict[str, str], bytes]:
+        return self.status, self.headers, self.body
+
+
+class _Triple(NamedTuple):
+    method: str
+    path: str
+    body: Any
+
+
+class SeenRequest(_Triple):
+    """(method, path, body) of one request, plus `.query` and `.status` for tests that need them.
+
+    `path` is the route inside the namespace (`/customers/5`) for FluentCart requests, "?" outside it;
+    `status` is 0 for a dropped connection. Compares and unpacks as the plain triple.
+    """
+
+    def __new__(cls, method: str, path: str, body: Any, query: dict[str, str], status: int):
+        seen = super().__new__(cls, method, path, body)
+        seen.query = query
+        seen.status = status
+        return seen
+
+
+@dataclass
+class _Request:
+    method: str
+    route: str | None  # path inside the fluent-cart namespace, None when outside it
+    rest: bool  # a WordPress REST request at all (/wp-json/... or ?rest_route=)
+    list_path: str  # the paginator's `path` for this URL form
+    query: dict[str, str]
+    headers: dict[str, str]
+    raw_body: bytes
+    payload: Any = None
+    json_error: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeFluentCart:
+    """An in-process FluentCart customers API with FluentCart's exact answers and injectable faults."""
+
+    def __init__(
+        self,
+        username: str = "demo",
+        password: str = "demo app pass word 1234",
+        db_path: str | None = None,
+        site_url: str = "http://127.0.0.1:8765",
+        user_email: str = "admin@example.com",
+        *,
+        name_mode: str = "full_name",
+        faults: Faults | None = None,
+        mode: str = "ok",
+    ) -> None:
+        self.username = username
+        self.password = password
+        self.user_email = user_email
+        self.site_url = site_url.rstrip("/")
+        self.name_mode = name_mode
+        self.store = CustomerStore(db_path)
+        self.faults = faults or Faults()
+        self.mode = mode
+        self.requests_seen: deque[SeenRequest] = deque(maxlen=LOG_SIZE)
+        self.stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+        self._serial_lock = threading.Lock()
+        self._routes = CustomerRoutes(self)
+
+    # -- helpers for tests and seeding -------------------------------------------------------------
+
+    def customers(self) -> list[dict[str, Any]]:
+        """Every stored customer in id order, shaped like GET /customers/{id}."""
+        return [self._routes.shape(row) for row in self.store.all()]
+
+    def create_customer(self, **fields: Any) -> dict[str, Any]:
+        """Store a customer directly (no HTTP, no validation, no faults); returns its GET shape.
+
+        `full_name` is split like FluentCart does when first/last names are not given.
+        """
+        if "full_name" in fields and "first_name" not in fields:
+            first, _, last = str(fields.pop("full_name")).strip().rpartition(" ")
+            fields["first_name"], fields["last_name"] = (first, last) if first else (last, "")
+        fields.pop("full_name", None)
+        fields.setdefault("first_name", "")
+        fields.setdefault("last_name", "")
+        row = self.store.insert(fields)
+        return self._routes.shape(row)
+
+    def count(self) -> int:
+        return self.store.count()
+
+    def reset(self) -> None:
+        """Forget every customer, the request log and the counters (faults and mode stay)."""
+        self.store.reset()
+        self.requests_seen.clear()
+        with self._stats_lock:
+            self.stats.clear()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def register(self, rsps: Any, base_url: str) -> None:
+        """Answer every request to URLs starting with `base_url` on a responses.RequestsMock."""
+        from .responses_adapter import register
+
+        register(self, rsps, base_url)
+
+    # -- the wire ----------------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request, sleeping like the server would. Raises ConnectionDropped on a drop."""
+        reply = self.respond(method, url, headers, body)
+        if reply.fault == "drop":
+            raise ConnectionDropped(f"{method} {url}")
+        if reply.fault == "slow":
+            time.sleep(reply.delay)
+        return reply.as_tuple()
+
+    def respond(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        sleep: bool = True,
+    ) -> Reply:
+        """Answer one request; slow and drop faults are left to the transport (see Reply)."""
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+        if CONTROL_PREFIX in path:
+            from .control import control
+
+            status, obj = control(self, method.upper(), path.split(CONTROL_PREFIX, 1)[1], body)
+            return Reply(status, {"Content-Type": JSON_TYPE}, encode(obj))
+
+        request = self._parse(method.upper(), path, query, headers, body or b"")
+        faults = self.faults
+        serial = self._serial_lock if faults.serialize else contextlib.nullcontext()
+        with serial:
+            if sleep:
+                pause = faults.delay()
+                if pause:
+                    time.sleep(pause)
+            reply = self._with_faults(request, faults)
+        self._record(request, reply)
+        return reply
+
+    def _with_faults(self, request: _Request, faults: Faults) -> Reply:
+        if request.route is None:
+            return self._answer(request)
+        outcome, kind = faults.roll()
+        if outcome == fault.RATE_LIMITED:
+            return Reply(
+                429,
+                {"Content-Type": "text/html", "Retry-After": str(faults.retry_after)},
+                _html(429),
+            )
+        if outcome in (fault.ERROR, fault.ERROR_AFTER_WRITE):
+            if outcome == fault.ERROR_AFTER_WRITE:
+                self._answer(request)
+            if kind == "plugin_exception":
+                return Reply(500, {"Content-Type": JSON_TYPE}, encode(PLUGIN_EXCEPTION))
+            status = 502 if kind == "bad_gateway" else 503
+            return Reply(status, {"Content-Type": "text/html"}, _html(status))
+        if outcome in (fault.DROP, fault.DROP_AFTER_WRITE):
+            if outcome == fault.DROP_AFTER_WRITE:
+                self._answer(request)
+            return Reply(0, {}, b"", fault="drop")
+        reply = self._answer(request)
+        if outcome == fault.SLOW:
+            reply.fault, reply.delay = "slow", faults.slow_seconds
+        return reply
+
+    def _parse(
+        self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> _Request:
+        lower = {key.lower(): value for key, value in headers.items()}
+        if method == "POST":
+            # WordPress honours both override spellings; FluentCart clients behind strict proxies use them.
+            override = lower.get("x-http-method-override") or query.get("_method")
+            if override:
+                method = override.upper()
+        if method == "HEAD":
+            method = "GET"
+        rest = False
+        route = None
+        list_path = self.site_url
+        if REST_PREFIX + "/" in path + "/":
+            rest = True
+            inner = path.split(REST_PREFIX, 1)[1]
+            if (inner + "/").startswith(NAMESPACE + "/"):
+                route = inner[len(NAMESPACE):]
+                list_path = self.site_url + REST_PREFIX + NAMESPACE + "/customers"
+        elif "rest_route" in query:
+            rest = True
+            inner = query["rest_route"]
+            if (inner + "/").startswith(NAMESPACE + "/"):
+                route = inner[len(NAMESPACE):]
+        if route is not None:
+            route = "/" + route.strip("/") if route.strip("/") else "/"
+        request = _Request(method, route, rest, list_path, query, lower, body)
+        request.payload, request.json_error = _read_body(lower.get("content-type", ""), body)
+        return request
+
+    def _answer(self, request: _Request) -> Reply:
+        """WordPress's part: mode, routing, JSON errors, authentication, permission; then FluentCart."""
+        if not request.rest:
+            return Reply(404, {"Content-Type": "text/html; charset=UTF-8"}, _html(404))
+        if self.mode == "no_route":
+            # With the plugin inactive WordPress answers alone, without FluentCart's `wpfluent` marker.
+            return self._json(404, _no_route(plugin_active=False))
+        if self.mode == "unauthorized":
+            return self._json(401, _forbidden(401))
+        handler = self._routes.match(request.method, request.route)
+        if handler is None:
+            return self._json(404, _no_route(plugin_active=request.route is not None))
+        if request.json_error:
+            return self._json(400, INVALID_JSON)
+        if not self._authenticated(request.headers.get("authorization", "")):
+            return self._json(401, _forbidden(401))
+        if self.mode == "forbidden":
+            return self._json(403, _forbidden(403))
+        status, obj, extra_headers = handler(request)
+        reply = self._json(status, obj)
+        reply.headers.update(extra_headers)
+        return reply
+
+    def _json(self, status: int, obj: Any) -> Reply:
+        return Reply(status, {"Content-Type": JSON_TYPE}, encode(obj))
+
+    def _authenticated(self, authorization: str) -> bool:
+        """Basic auth with the login or the email, and the application password with or without spaces."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = decoded.partition(":")
+        known_user = user == self.username or user.lower() == self.user_email.lower()
+        # WordPress strips everything but letters and digits from an application password.
+        sent = re.sub(r"[^A-Za-z0-9]", "", password)
+        expected = re.sub(r"[^A-Za-z0-9]", "", self.password)
+        return hmac.compare_digest(sent.encode(), expected.encode()) and known_user
+
+    def _record(self, request: _Request, reply: Reply) -> None:
+        path = request.route if request.route is not None else "?"
+        body = request.payload if not request.json_error else request.raw_body.decode("utf-8", "replace")
+        self.requests_seen.append(SeenRequest(request.method, path, body, request.query, reply.status))
+        with self._stats_lock:
+            self.stats[f"{request.method} {reply.status}"] += 1
+
+
+def _forbidden(status: int) -> dict[str, Any]:
+    return {"code": "rest_forbidden", "message": FORBIDDEN_MESSAGE, "data": {"status": status}}
+
+
+def _no_route(*, plugin_active: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"status": 404}
+    if plugin_active:
+        data["wpfluent"] = {"env": "production"}
+    return {"code": "rest_no_route", "message": NO_ROUTE_MESSAGE, "data": data}
+
+
+def _read_body(content_type: str, body: bytes) -> tuple[Any, bool]:
+    """(parsed body, invalid JSON?). Empty means {}; form bodies work like JSON ones."""
+    if not body.strip():
+        return {}, False
+    if "application/x-www-form-urlencoded" in content_type:
+        return _form(body.decode("utf-8", "replace")), False
+    if "json" in content_type or body.lstrip()[:1] in (b"{", b"["):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None, True
+        return (parsed if isinstance(parsed, dict) else {}), False
+    return {}, False
+
+
+def _form(text: str) -> dict[str, Any]:
+    """PHP's view of a form body: `key[]=a&key[]=b` is a list, otherwise the last value wins."""
+    parsed: dict[str, Any] = {}
+    for key, values in parse_qs(text, keep_blank_values=True).items():
+        if key.endswith("[]"):
+            parsed[key[:-2]] = values
+        else:
+            parsed[key] = values[-1]
+    return parsed
