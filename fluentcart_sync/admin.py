@@ -38,8 +38,10 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.action(description="Push to FluentCart", permissions=["sync"])
     def push_to_fluentcart(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         counts = {"pushed": 0, "already": 0, "failed": 0, "busy": 0}
-        for customer in queryset.only("pk", "sync_status"):
-            result = push_customer(customer.pk, recreate_missing=customer.sync_status == SyncStatus.MISSING_REMOTE)
+        for customer_id, sync_status in queryset.values_list("pk", "sync_status"):
+            # Pushing from here is a person's explicit decision, so it may re-create a customer
+            # that was deleted in FluentCart.
+            result = push_customer(customer_id, recreate_missing=sync_status == SyncStatus.MISSING_REMOTE)
             if result.outcome.pushed:
                 counts["pushed"] += 1
             elif result.outcome == Outcome.UNCHANGED:

@@ -4,6 +4,9 @@ new users get a linked customer. Nothing here talks to FluentCart inside a save.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.db import transaction
@@ -13,10 +16,22 @@ from .models import Customer, SyncStatus
 
 logger = logging.getLogger("fluentcart_sync.receivers")
 
+_auto_push_suppressed: ContextVar[bool] = ContextVar("fluentcart_auto_push_suppressed", default=False)
+
+
+@contextmanager
+def auto_push_suppressed() -> Iterator[None]:
+    """Save customers without queueing their push: for batch jobs that push them themselves."""
+    token = _auto_push_suppressed.set(True)
+    try:
+        yield
+    finally:
+        _auto_push_suppressed.reset(token)
+
 
 def customer_saved(sender, instance: Customer, created: bool, raw: bool = False, **kwargs) -> None:
     """Queue a push for a new customer, or for a synced one whose pushed fields changed."""
-    if raw or not app_settings.AUTO_PUSH:
+    if raw or not app_settings.AUTO_PUSH or _auto_push_suppressed.get():
         return  # fixtures being loaded, or pushing switched off
     from .services import build_payload, payload_fingerprint
     from .tasks import enqueue_push

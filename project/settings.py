@@ -58,8 +58,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several threads and processes write customers' sync state: wait for the lock, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 30)
+    # Several threads and processes write customers' sync state: WAL lets readers and a writer
+    # work side by side, and a writer waits for the lock instead of failing. The test database
+    # is a file too, because SQLite's shared in-memory database locks whole tables across threads.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "var" / "test-db.sqlite3"))
+    (BASE_DIR / "var").mkdir(exist_ok=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from fluentcart_sync.batch import push_many
 from fluentcart_sync.commands_support import Progress, iter_ids
 from fluentcart_sync.models import Customer
+from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
 
 
@@ -79,10 +80,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Would create customers for up to {users.count()} users without one.")
             return
         created = 0
-        for user_id in iter_ids(users):
-            user = User.objects.get(pk=user_id)
-            if customer_for_user(user) is not None:
-                created += 1
+        # The backfill pushes these itself, concurrently, right after: no push per save.
+        with auto_push_suppressed():
+            for user_id in iter_ids(users):
+                user = User.objects.get(pk=user_id)
+                if customer_for_user(user) is not None:
+                    created += 1
         self.stdout.write(f"Created or linked customers for {created} users.")
 
     def report_dry_run(self, unsynced, total: int) -> None:

@@ -1,0 +1,29 @@
+# The two commands of a fresh set-up:
+#   make run    the demo: SQLite, the fake FluentCart on 127.0.0.1:8765, Django on 127.0.0.1:8000
+#   make test   the whole test suite, as CI runs it
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite install clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	bash scripts/demo.sh
+
+test: test-sqlite
+
+test-sqlite: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) var db.sqlite3

@@ -1,0 +1,68 @@
+"""Shared fixtures: the app's own fake FluentCart behind `responses`, and a guard that keeps every
+test on this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+import responses
+
+from fluentcart_sync.sandbox import FakeFluentCart
+
+SITE_URL = "https://shop.example.com"
+BASE_URL = SITE_URL + "/wp-json/fluent-cart/v2"
+USERNAME = "django-sync"
+APP_PASSWORD = "test-only pass word 0000"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network_beyond_loopback():
+    """Tests never leave the machine: any connection to a non-loopback address fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    raise RuntimeError(f"test tried to reach {host}: tests must stay on loopback")
+            except ValueError:
+                if host != "localhost":
+                    raise RuntimeError(f"test tried to reach {host}: tests must stay on loopback") from None
+        return real_connect(sock, address)
+
+    socket.socket.connect = guarded_connect
+    yield
+    socket.socket.connect = real_connect
+
+
+@pytest.fixture(autouse=True)
+def fluentcart_settings(settings):
+    """Point the app at a FluentCart that only the `fake` fixture answers for."""
+    settings.FLUENTCART_SYNC = {
+        **getattr(settings, "FLUENTCART_SYNC", {}),
+        "URL": SITE_URL,
+        "USERNAME": USERNAME,
+        "APP_PASSWORD": APP_PASSWORD,
+        "TIMEOUT": 5.0,
+        "LEASE_SECONDS": 300,
+        "MAX_ATTEMPTS": 5,
+    }
+    return settings.FLUENTCART_SYNC
+
+
+@pytest.fixture
+def fake():
+    """A stateful fake FluentCart answering every request to BASE_URL through `responses`."""
+    fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD, site_url=SITE_URL)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.register(rsps, BASE_URL)
+        yield fake
+    fake.close()
+
+
+def sent(fake, method=None):
+    """The requests the fake received (optionally one method's), oldest first."""
+    return [r for r in fake.requests_seen if method is None or r.method == method]

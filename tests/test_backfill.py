@@ -1,0 +1,98 @@
+"""fluentcart_backfill: pushes what is not synced, once; dry runs send nothing; failures exit non-zero."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from fluentcart_sync.models import Customer, SyncStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)  # worker threads use their own connections
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("fluentcart_backfill", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def make(n):
+    Customer.objects.bulk_create(Customer(email=f"c{i}@example.com", full_name=f"Customer {i}") for i in range(n))
+
+
+def test_pushes_every_unsynced_customer_and_nothing_the_second_time(fake, fluentcart_settings):
+    fluentcart_settings["AUTO_PUSH"] = False
+    make(25)
+    out = run("--concurrency", "3")
+    assert "25 pushed" in out
+    assert set(Customer.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert fake.count() == 25
+    posts = len([r for r in fake.requests_seen if r.method == "POST"])
+    out = run()
+    assert "0 pushed" in out
+    assert len([r for r in fake.requests_seen if r.method == "POST"]) == posts
+
+
+def test_retries_failed_and_waiting_records_whatever_their_next_attempt_time(fake):
+    make(3)
+    Customer.objects.update(sync_status=SyncStatus.RETRYING, next_attempt_at="2999-01-01T00:00:00Z")
+    assert "3 pushed" in run()
+
+
+def test_dry_run_sends_no_request(fake):
+    make(5)
+    out = run("--dry-run")
+    assert "5 customers would be pushed" in out
+    assert len(fake.requests_seen) == 0
+    assert not Customer.objects.filter(sync_status=SyncStatus.SYNCED).exists()
+
+
+def test_limit(fake):
+    make(10)
+    run("--limit", "4")
+    assert Customer.objects.filter(sync_status=SyncStatus.SYNCED).count() == 4
+
+
+def test_include_users_creates_missing_customers_first(fake, fluentcart_settings):
+    fluentcart_settings["CREATE_CUSTOMER_FOR_NEW_USERS"] = False
+    get_user_model().objects.create_user("old", email="old@example.com", password="x", first_name="Old", last_name="User")
+    get_user_model().objects.create_user("noemail", password="x")
+    fluentcart_settings["CREATE_CUSTOMER_FOR_NEW_USERS"] = True
+    out = run("--include-users")
+    assert "1 pushed" in out
+    assert Customer.objects.get().user.username == "old"
+
+
+def test_failures_exit_non_zero_with_a_summary(fake):
+    make(2)
+    Customer.objects.filter(email="c1@example.com").update(city="<b>x</b>")
+    with pytest.raises(CommandError, match="1 customers did not sync"):
+        run()
+    assert Customer.objects.get(email="c0@example.com").sync_status == SyncStatus.SYNCED
+
+
+def test_bad_credentials_stop_the_run(fake, fluentcart_settings):
+    fluentcart_settings["APP_PASSWORD"] = "nope"
+    make(30)
+    with pytest.raises(CommandError, match="Stopped: FluentCart refused the credentials"):
+        run("--concurrency", "2")
+    assert len(fake.requests_seen) < 30, "a configuration error stops the batch instead of failing every record"
+
+
+def test_progress_lines_when_not_a_terminal(fake, monkeypatch):
+    import fluentcart_sync.commands_support as support
+
+    make(5)
+    monkeypatch.setattr(support.Progress, "__init__.__defaults__", None, raising=False)
+    out = io.StringIO()
+    progress = support.Progress(5, out, interval=0)
+    for _ in range(5):
+        progress.update()
+    assert "5/5 customers (100%)" in out.getvalue()
+
+
+@pytest.mark.parametrize("args", [["--limit", "-1"], ["--concurrency", "0"], ["--rate", "0"]])
+def test_bad_options_get_a_clear_error(args):
+    with pytest.raises(CommandError):
+        run(*args)

@@ -1,0 +1,64 @@
+"""/signup/ creates the user, logs them in, and their customer is synced."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from fluentcart_sync.models import Customer, SyncStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)  # let on_commit run as in production
+
+FORM = {"email": "New.Person@example.com", "full_name": "New  Person", "password1": "a-Long-passw0rd!",
+        "password2": "a-Long-passw0rd!"}
+
+
+def test_signup_creates_logs_in_and_syncs(client, fake):
+    response = client.post(reverse("signup"), FORM)
+    assert response.status_code == 302
+    user = get_user_model().objects.get(email="New.Person@example.com")
+    assert (user.first_name, user.last_name) == ("New", "Person")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    customer = Customer.objects.get(user=user)
+    assert customer.sync_status == SyncStatus.SYNCED
+    assert fake.customers()[0]["email"] == "New.Person@example.com"
+    done = client.get(response["Location"]).content.decode()
+    assert "has been created" in done
+
+
+def test_signup_form_uses_the_documented_field_names(client):
+    page = client.get(reverse("signup")).content.decode()
+    for name in ("email", "full_name", "password1", "password2", "csrfmiddlewaretoken"):
+        assert f'name="{name}"' in page
+
+
+def test_duplicate_email_is_refused_ignoring_case(client, fake):
+    get_user_model().objects.create_user("someone", email="new.person@EXAMPLE.com", password="x")
+    response = client.post(reverse("signup"), FORM)
+    assert response.status_code == 200
+    assert "An account with this email already exists." in response.content.decode()
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"password2": "different-passw0rd!"}, "The two password fields didn"),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"full_name": "<script>x</script>"}, "FluentCart refuses"),
+        ({"full_name": ""}, "This field is required."),
+    ],
+)
+def test_bad_input_is_shown_on_the_form_and_nothing_is_created(client, fake, changes, message):
+    response = client.post(reverse("signup"), {**FORM, **changes})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not get_user_model().objects.exists()
+    assert fake.count() == 0
+
+
+def test_signup_succeeds_even_when_fluentcart_is_down(client, fluentcart_settings):
+    fluentcart_settings["URL"] = "http://127.0.0.1:9"
+    response = client.post(reverse("signup"), FORM)
+    assert response.status_code == 302
+    customer = Customer.objects.get(email="New.Person@example.com")
+    assert customer.sync_status == SyncStatus.RETRYING
