@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +94,8 @@ class FluentCartClient:
     ):
         self.base_url = rest_base_url(site_url)
         self.timeout = timeout
+        #: Entered around every request: a batch sets it to bound the requests in flight and their rate.
+        self.gate: AbstractContextManager = nullcontext()
         self.session = session or requests.Session()
         # One pool per host, as large as the caller's concurrency, so every worker thread keeps
         # its connection alive instead of opening a new TCP/TLS connection per request.
@@ -166,7 +169,8 @@ class FluentCartClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.base_url + path
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            with self.gate:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
             raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
         except requests.exceptions.ReadTimeout as err:

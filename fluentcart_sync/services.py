@@ -24,6 +24,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -169,6 +170,44 @@ def claim(customer_id: int) -> str | None:
     return token if taken else None
 
 
+def claim_and_read(customer_id: int) -> tuple[str, Customer] | None:
+    """``claim`` and read the claimed row in one statement (UPDATE ... RETURNING) where the
+    database has it (PostgreSQL, SQLite 3.35+); elsewhere a claim, then a SELECT.
+
+    Returns (token, the row as claimed), or None if another worker holds it or the row is gone.
+    """
+    connection = connections[router.db_for_write(Customer)]
+    if not _can_return_from_update(connection):
+        token = claim(customer_id)
+        fresh = Customer.objects.filter(pk=customer_id).order_by().first() if token else None
+        return (token, fresh) if token and fresh is not None else None
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(now + timedelta(seconds=app_settings.LEASE_SECONDS)), token, True, customer_id, adapt(now)]
+    rows = list(Customer.objects.db_manager(connection.alias).raw(_claim_sql(connection), params))
+    return (token, rows[0]) if rows else None
+
+
+def _can_return_from_update(connection: Any) -> bool:
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+
+
+def _claim_sql(connection: Any) -> str:
+    """The claim of ``claim()`` as one UPDATE that returns the row (the CASE sees the old lease)."""
+    qn = connection.ops.quote_name
+    meta = Customer._meta
+    until, token, unknown = (qn(meta.get_field(name).column) for name in ("claimed_until", "claim_token", "outcome_unknown"))
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    return (
+        f"UPDATE {qn(meta.db_table)} SET {until} = %s, {token} = %s, "
+        f"{unknown} = CASE WHEN {until} IS NULL THEN {unknown} ELSE %s END "
+        f"WHERE {qn(meta.pk.column)} = %s AND ({until} IS NULL OR {until} < %s) RETURNING {columns}"
+    )
+
+
 def release(customer_id: int, token: str) -> None:
     Customer.objects.filter(pk=customer_id, claim_token=token).update(claimed_until=None, claim_token="")
 
@@ -186,13 +225,11 @@ def push_customer(
     FluentCart customer for a record whose remote customer was deleted there.
     """
     customer_id = customer if isinstance(customer, int) else customer.pk
-    token = claim(customer_id)
-    if token is None:
+    claimed = claim_and_read(customer_id)  # held by another worker, or deleted: nothing to do
+    if claimed is None:
         return PushResult(Outcome.BUSY, customer_id, requested=False)
+    token, fresh = claimed
     try:
-        fresh = Customer.objects.filter(pk=customer_id).first()
-        if fresh is None:  # deleted between the claim and now
-            return PushResult(Outcome.BUSY, customer_id, requested=False)
         result = _decide_and_push(fresh, client or get_client(), recreate_missing)
     except Exception:
         # A bug, or the database went away: leave the row pending for the next attempt.
@@ -380,8 +417,11 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
         # Our lease ran out and another worker took the row; it looks the email up before any
         # POST, so whatever we did is found rather than duplicated.
         logger.warning("Lost the claim on customer %s before recording %s", customer.pk, result.outcome.value)
-    log = logger.info if result.outcome != Outcome.FAILED else logger.warning
-    log("Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else "")
+    # A success is on the row already; a line per record would flood a 500,000-customer backfill.
+    level = logging.WARNING if result.outcome == Outcome.FAILED else logging.DEBUG if result.outcome.pushed or (
+        result.outcome == Outcome.UNCHANGED) else logging.INFO
+    if logger.isEnabledFor(level):
+        logger.log(level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else "")
 
 
 # -- users ----------------------------------------------------------------------------------------
