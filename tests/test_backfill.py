@@ -96,3 +96,85 @@ def test_progress_lines_when_not_a_terminal(fake, monkeypatch):
 def test_bad_options_get_a_clear_error(args):
     with pytest.raises(CommandError):
         run(*args)
+
+
+# -- concurrency, over real HTTP on loopback ----------------------------------------------------------
+
+
+@pytest.fixture
+def served(fluentcart_settings):
+    """The shipped fake served on 127.0.0.1 with some latency, so requests really overlap; it records
+    the most requests it held at once and when each one arrived."""
+    import threading
+    import time
+
+    from fluentcart_sync.sandbox import FakeFluentCart, Faults, SandboxServer
+
+    from .conftest import APP_PASSWORD, USERNAME
+
+    fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD, faults=Faults(latency=0.01))
+    lock = threading.Lock()
+    fake.in_flight, fake.most_in_flight, fake.arrivals = 0, 0, []
+    respond = fake.respond
+
+    def counting_respond(method, url, *args, **kwargs):
+        with lock:
+            fake.in_flight += 1
+            fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+            fake.arrivals.append(time.monotonic())
+        try:
+            return respond(method, url, *args, **kwargs)
+        finally:
+            with lock:
+                fake.in_flight -= 1
+
+    fake.respond = counting_respond
+    with SandboxServer(fake) as server:
+        fluentcart_settings.update(URL=server.url, AUTO_PUSH=False)
+        yield fake
+    fake.close()
+
+
+def test_never_more_requests_in_flight_than_the_concurrency(served):
+    make(40)
+    assert "40 pushed" in run("--concurrency", "3")
+    assert 2 <= served.most_in_flight <= 3
+
+
+def test_rate_ceiling_spaces_request_starts(served):
+    make(11)
+    run("--concurrency", "4", "--rate", "20")
+    arrivals = sorted(served.arrivals)
+    assert len(arrivals) == 11
+    assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 starts at 20/s span half a second
+
+
+def test_two_backfills_side_by_side_never_push_the_same_customer(served):
+    import threading
+
+    make(120)
+    outputs, errors = [], []
+    start = threading.Barrier(2)
+
+    def backfill():
+        try:
+            start.wait()
+            outputs.append(run("--concurrency", "4"))
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=backfill) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert served.count() == 120 and served.store.duplicate_emails() == 0
+    assert len([r for r in served.requests_seen if r.method == "POST"]) == 120
+    pushed = [int(out.split(" pushed")[0].rsplit(" ", 1)[1]) for out in outputs]
+    assert sum(pushed) == 120, outputs
+    assert set(Customer.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
