@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import os
 import time
 from collections.abc import Iterator
 from typing import TextIO
@@ -46,7 +46,11 @@ class Progress:
             except ImportError:  # tqdm is optional: fall back to plain lines
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, unit=" " + label, file=sys.stderr, dynamic_ncols=True)
+                out = getattr(stream, "_out", stream)
+                # A terminal that reports no size (a pty without one, as under some CI runners and
+                # `script`) would get no bar at all from tqdm: give it 80 columns and 24 rows.
+                width = {"dynamic_ncols": True} if _columns(out) else {"ncols": 80, "nrows": 24}
+                self.bar = tqdm(total=total, unit=" " + label, file=out, **width)
         self.enabled = enabled
 
     def update(self, n: int = 1) -> None:
@@ -76,3 +80,10 @@ class Progress:
 def _isatty(stream: TextIO) -> bool:
     target = getattr(stream, "_out", stream)  # Django's OutputWrapper keeps the real stream in _out
     return bool(getattr(target, "isatty", lambda: False)())
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0

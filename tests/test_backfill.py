@@ -92,6 +92,38 @@ def test_progress_lines_when_not_a_terminal(fake, monkeypatch):
     assert "5/5 customers (100%)" in out.getvalue()
 
 
+@pytest.mark.parametrize("size", [None, (30, 100)], ids=["pty-without-a-size", "pty-100-columns"])
+def test_progress_bar_with_rate_and_eta_on_a_terminal(size):
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    from django.core.management.base import OutputWrapper
+
+    from fluentcart_sync.commands_support import Progress
+
+    leader, follower = pty.openpty()
+    if size:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+    terminal = os.fdopen(follower, "w")
+    try:
+        progress = Progress(4, OutputWrapper(terminal))  # as the command passes self.stdout
+        for _ in range(4):
+            progress.update()
+        progress.close()
+        terminal.flush()
+        ready, _, _ = select.select([leader], [], [], 2)
+        shown = os.read(leader, 65536).decode() if ready else ""
+    finally:
+        terminal.close()
+        os.close(leader)
+    assert "4/4" in shown and "customers/s" in shown  # the bar, its rate
+    assert "<00:00" in shown  # and its ETA
+
+
 @pytest.mark.parametrize("args", [["--limit", "-1"], ["--concurrency", "0"], ["--rate", "0"]])
 def test_bad_options_get_a_clear_error(args):
     with pytest.raises(CommandError):
