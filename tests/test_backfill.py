@@ -115,8 +115,10 @@ def test_progress_bar_with_rate_and_eta_on_a_terminal(size):
             progress.update()
         progress.close()
         terminal.flush()
-        ready, _, _ = select.select([leader], [], [], 2)
-        shown = os.read(leader, 65536).decode() if ready else ""
+        shown = b""
+        while select.select([leader], [], [], 0.5)[0]:  # a pty hands the output over in pieces
+            shown += os.read(leader, 65536)
+        shown = shown.decode()
     finally:
         terminal.close()
         os.close(leader)

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4, metavar="N",
                             help="Requests in flight at once (default 4). Mind the WordPress host's capacity.")
         parser.add_argument("--rate", type=float, default=None, metavar="R",
-                            help="At most R pushes started per second (protects shared hosts).")
+                            help="At most R requests started per second (protects shared hosts).")
         parser.add_argument("--chunk-size", type=int, default=1000, metavar="N",
                             help="Rows read from the database at a time (default 1000).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar or progress lines.")
