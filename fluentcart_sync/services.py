@@ -169,8 +169,11 @@ def claim(customer_id: int) -> str | None:
     return token if taken else None
 
 
-def release(customer_id: int, token: str) -> None:
-    Customer.objects.filter(pk=customer_id, claim_token=token).update(claimed_until=None, claim_token="")
+def release(customer_id: int, token: str, *, outcome_unknown: bool = False) -> None:
+    changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
+    if outcome_unknown:
+        changes["outcome_unknown"] = True
+    Customer.objects.filter(pk=customer_id, claim_token=token).update(**changes)
 
 
 # -- the push ------------------------------------------------------------------------------------
@@ -195,8 +198,9 @@ def push_customer(
             return PushResult(Outcome.BUSY, customer_id, requested=False)
         result = _decide_and_push(fresh, client or get_client(), recreate_missing)
     except Exception:
-        # A bug, or the database went away: leave the row pending for the next attempt.
-        release(customer_id, token)
+        # A bug, or the database went away: leave the row pending for the next attempt, which looks
+        # the email up first, since a POST may have been sent before the error.
+        release(customer_id, token, outcome_unknown=True)
         raise
     _record(fresh, token, result)
     return result
