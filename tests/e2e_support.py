@@ -21,9 +21,10 @@ from .conftest import APP_PASSWORD, USERNAME
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def served_fake(faults: Faults | None = None) -> tuple[FakeFluentCart, SandboxServer]:
+def served_fake(faults: Faults | None = None, fake_class: type[FakeFluentCart] = FakeFluentCart,
+                ) -> tuple[FakeFluentCart, SandboxServer]:
     """A fake FluentCart on an ephemeral loopback port; stop the server when done."""
-    fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD, faults=faults or Faults())
+    fake = fake_class(username=USERNAME, password=APP_PASSWORD, faults=faults or Faults())
     server = SandboxServer(fake, "127.0.0.1", 0).start()
     return fake, server
 
