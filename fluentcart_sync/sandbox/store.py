@@ -232,6 +232,7 @@ class CustomerStore:
             cursor = self._db.execute(
                 f"INSERT INTO customers ({names}) VALUES ({marks})", list(values.values())
             )
+            assert cursor.lastrowid is not None
             row = self.get(cursor.lastrowid)
         assert row is not None
         return row
@@ -304,7 +305,7 @@ def _search_clause(term: str) -> tuple[str, list[Any]]:
 
 
 def _id_filter(operator: str, value: str) -> tuple[str, list[Any]]:
-    nothing = (" WHERE 0", [])
+    nothing: tuple[str, list[Any]] = (" WHERE 0", [])
     if operator == "::":
         low, _, high = value.partition("-")
         if not (low.strip().isdigit() and high.strip().isdigit()):

@@ -92,6 +92,9 @@ class SeenRequest(_Triple):
     `status` is 0 for a dropped connection. Compares and unpacks as the plain triple.
     """
 
+    query: dict[str, str]
+    status: int
+
     def __new__(cls, method: str, path: str, body: Any, query: dict[str, str], status: int):
         seen = super().__new__(cls, method, path, body)
         seen.query = query
