@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # The second leg of the matrix: Django 6.1 needs Python >= 3.12 (pyenv's if there is one).
-PYTHON312 ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.12') python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null)
+PYTHON312 ?= $(shell (PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.12') python3.12 -c 'import sys; print(sys.executable)' \
+	|| ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12) 2>/dev/null | head -n 1)
 VENV_DJ61 ?= .venv-dj61
 LINT_TOOLS := $(VENV)/.lint-installed
 WHEELHOUSE := var/wheelhouse
