@@ -293,7 +293,7 @@ class FakeFluentCart:
             return self._json(401, _forbidden(401))
         handler = self._routes.match(request.method, request.route)
         if handler is None:
-            return self._json(404, _no_route(plugin_active=request.route is not None))
+            return self._json(404, _no_route(plugin_active=True))
         if request.json_error:
             return self._json(400, INVALID_JSON)
         if not self._authenticated(request.headers.get("authorization", "")):
