@@ -125,3 +125,17 @@ def _repo_root():
     import pathlib
 
     return str(pathlib.Path(__file__).resolve().parents[2])
+
+
+def test_request_log_compares_to_a_list(call, fake):
+    assert fake.requests_seen == []
+    call("GET", "/customers")
+    assert fake.requests_seen == [("GET", "/customers", {})]
+
+
+def test_faults_can_be_changed_in_place_or_by_copy(call, fake):
+    fake.faults.rate_limit_rate = 1.0
+    assert call("GET", "/customers")[0] == 429
+    fake.faults = fake.faults.updated({"rate_limit_rate": "0", "serialize": "true", "latency": 0})
+    assert fake.faults.serialize is True and fake.faults.rate_limit_rate == 0.0
+    assert call("GET", "/customers")[0] == 200
