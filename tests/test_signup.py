@@ -62,3 +62,10 @@ def test_signup_succeeds_even_when_fluentcart_is_down(client, fluentcart_setting
     assert response.status_code == 302
     customer = Customer.objects.get(email="New.Person@example.com")
     assert customer.sync_status == SyncStatus.RETRYING
+
+
+def test_overlong_email_is_refused_on_the_form(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "email": "a" * 140 + "@example.com"})
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not get_user_model().objects.exists()
