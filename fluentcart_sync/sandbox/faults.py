@@ -57,7 +57,7 @@ class Faults:
         if unknown:
             raise TypeError(f"unknown fault setting(s): {', '.join(unknown)}")
         current = self.as_dict()
-        coerced = {}
+        coerced: dict[str, Any] = {}
         for name, value in changes.items():
             # Control-route JSON may say 1 for 1.0 or "0.5" for 0.5: take the type of the current value.
             kind = type(current[name]) if current[name] is not None else int

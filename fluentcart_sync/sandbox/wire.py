@@ -113,7 +113,7 @@ class RequestLog(deque):
             return list(self) == other
         return super().__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 @dataclass
