@@ -59,9 +59,11 @@ lint: lint-ruff lint-format lint-types
 lint-ruff: $(LINT_TOOLS)
 	$(VENV)/bin/ruff check fluentcart_sync
 
-# Advisory (the leading "-") until the one-off `ruff format fluentcart_sync` pass lands; then drop the "-".
+# ADVISORY until the one-off formatting pass (`ruff format fluentcart_sync`) lands; then replace the
+# recipe with:	$(VENV)/bin/ruff format --check fluentcart_sync
 lint-format: $(LINT_TOOLS)
-	-$(VENV)/bin/ruff format --check fluentcart_sync
+	@$(VENV)/bin/ruff format --check fluentcart_sync > /dev/null 2>&1 && echo "ruff format: clean" \
+		|| echo "ruff format (advisory, not enforced yet): $$($(VENV)/bin/ruff format --check fluentcart_sync 2>&1 | tail -n 1)"
 
 lint-types: $(LINT_TOOLS)
 	$(VENV)/bin/mypy
@@ -76,8 +78,9 @@ test-packaging: wheel
 	FLUENTCART_WHEELHOUSE=$(CURDIR)/$(WHEELHOUSE) $(PY) -m pytest -m packaging -p no:cacheprovider \
 		--cov=fluentcart_sync --cov-branch --cov-append --cov-report=term tests/test_packaging.py
 
-# The branch coverage of fluentcart_sync/ over the main leg and the install test, with a floor.
-COVERAGE_MIN ?= 0
+# The branch coverage of fluentcart_sync/ over the main leg and the install test, with a floor
+# (raise it to 90 once the commands, services and batch tests are merged).
+COVERAGE_MIN ?= 85
 coverage: $(STAMP)
 	@echo "Branch coverage of fluentcart_sync/ (main leg + install test): $$($(PY) -m coverage report --format=total)%"
 	@$(PY) -m coverage report --fail-under=$(COVERAGE_MIN) > /dev/null
