@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite install clean
+.PHONY: run test test-sqlite test-browser install clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,15 @@ install: $(STAMP)
 run: $(STAMP)
 	bash scripts/demo.sh
 
-test: test-sqlite
+test: test-sqlite test-browser
 
 test-sqlite: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not browser"
+
+# Real-browser tests: Playwright driving Debian's Chromium (apt-get install chromium; .ci/browser-deps
+# installs it). FLUENTCART_BROWSER_REQUIRED turns "no browser here" into a failure instead of a skip.
+test-browser: $(STAMP)
+	FLUENTCART_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var db.sqlite3

@@ -93,7 +93,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="last error")
     def sync_error_short(self, obj: Customer) -> str:
-        return (obj.sync_error[:80] + "…") if len(obj.sync_error) > 80 else obj.sync_error
+        if len(obj.sync_error) <= 80:
+            return obj.sync_error
+        return format_html('<span title="{}">{}…</span>', obj.sync_error, obj.sync_error[:80])
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {**(extra_context or {}), "sync_summary": self.sync_summary(request)}
