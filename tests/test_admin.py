@@ -184,3 +184,28 @@ def test_large_selection_is_enqueued_and_the_message_says_so(staff_client, fake,
     assert sorted(queued) == sorted(ids)
     assert "3 queued for a push in the background" in response.content.decode()
     assert fake.count() == 0, "nothing pushed while the person waited"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_customer_added_in_the_admin_is_pushed_after_commit(admin_client, fake):
+    response = admin_client.post(reverse("admin:fluentcart_sync_customer_add"), {
+        "email": "added@example.com", "full_name": "Added  In Admin", "first_name": "", "last_name": "",
+        "status": "active", "notes": "", "city": "Leeds", "state": "", "postcode": "", "country": "GB",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer = Customer.objects.get(email="added@example.com")
+    assert customer.sync_status == SyncStatus.SYNCED
+    [remote] = fake.customers()
+    assert customer.fluentcart_id == remote["id"]
+    assert (remote["full_name"], remote["city"], remote["country"]) == ("Added In Admin", "Leeds", "GB")
+
+
+def test_bad_input_in_the_admin_form_is_refused_with_a_clear_message(admin_client, fake):
+    response = admin_client.post(reverse("admin:fluentcart_sync_customer_add"), {
+        "email": "bad@example.com", "full_name": "<b>Bold</b>", "status": "active", "city": "x" * 50,
+    })
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "FluentCart refuses text containing them" in text
+    assert "at most 45 characters" in text
+    assert not Customer.objects.exists() and fake.count() == 0

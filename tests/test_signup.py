@@ -76,3 +76,10 @@ def test_form_errors_are_summarised_and_marked_on_their_fields(client):
     page = client.post(reverse("signup"), {**FORM, "email": "not-an-email"}).content.decode()
     assert "Please correct the error below." in page
     assert 'aria-invalid="true"' in page
+
+
+def test_overlong_email_is_refused_on_the_form(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "email": "a" * 140 + "@example.com"})
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not get_user_model().objects.exists()
