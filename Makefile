@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-sqlite test-browser install clean
 
 $(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
