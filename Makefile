@@ -14,10 +14,10 @@ VENV_DJ61 ?= .venv-dj61
 LINT_TOOLS := $(VENV)/.lint-installed
 WHEELHOUSE := var/wheelhouse
 
-.PHONY: run test test-sqlite test-django61 lint lint-ruff lint-format lint-types wheel test-packaging coverage install clean
+.PHONY: run test test-sqlite test-browser test-django61 lint lint-ruff lint-format lint-types wheel test-packaging coverage install clean
 
 $(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
@@ -27,11 +27,17 @@ install: $(STAMP)
 run: $(STAMP)
 	bash scripts/demo.sh
 
-test: lint test-sqlite test-django61 test-packaging coverage
+test: lint test-sqlite test-browser test-django61 test-packaging coverage
 
 # The main leg (Django 5.2 LTS on Python 3.11), with branch coverage of the app.
 test-sqlite: $(STAMP)
-	$(PY) -m pytest --cov=fluentcart_sync --cov-branch --cov-report=term
+	$(PY) -m pytest -m "not browser" --cov=fluentcart_sync --cov-branch --cov-report=term
+
+# Real-browser tests: Playwright driving Debian's Chromium (apt-get install chromium; .ci/browser-deps
+# installs it). FLUENTCART_BROWSER_REQUIRED turns "no browser here" into a failure instead of a skip.
+test-browser: $(STAMP)
+	FLUENTCART_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser -p no:cacheprovider \
+		--cov=fluentcart_sync --cov-branch --cov-append --cov-report=
 
 # Django 6.1 on Python 3.12, in its own virtualenv (requirements.txt's markers pick Django 6.1 there).
 test-django61:
@@ -40,7 +46,7 @@ test-django61:
 	else \
 		$(MAKE) --no-print-directory $(VENV_DJ61)/.installed PYTHON312="$(PYTHON312)" && \
 		$(VENV_DJ61)/bin/python -c 'import django, sys; print(f"Django {django.get_version()} on Python {sys.version.split()[0]}")' && \
-		$(VENV_DJ61)/bin/python -m pytest -q -p no:cacheprovider; \
+		$(VENV_DJ61)/bin/python -m pytest -q -m "not browser" -p no:cacheprovider; \
 	fi
 
 $(VENV_DJ61)/.installed: requirements.txt
@@ -82,7 +88,7 @@ test-packaging: wheel
 # (raise it to 90 once the commands, services and batch tests are merged).
 COVERAGE_MIN ?= 85
 coverage: $(STAMP)
-	@echo "Branch coverage of fluentcart_sync/ (main leg + install test): $$($(PY) -m coverage report --format=total)%"
+	@echo "Branch coverage of fluentcart_sync/ (main leg, browser tests, install test): $$($(PY) -m coverage report --format=total)%"
 	@$(PY) -m coverage report --fail-under=$(COVERAGE_MIN) > /dev/null
 
 clean:

@@ -20,8 +20,10 @@ class SignupForm(UserCreationForm):
     """
 
     # The email doubles as the username, which Django's user model caps at 150 characters.
-    email = forms.EmailField(max_length=min(EMAIL_MAX_LENGTH, 150), validators=[validate_wordpress_email])
-    full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text])
+    email = forms.EmailField(max_length=min(EMAIL_MAX_LENGTH, 150), validators=[validate_wordpress_email],
+                             widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text],
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
 
     class Meta:
         model = get_user_model()
