@@ -24,7 +24,7 @@ from .models import Customer, SyncStatus
 from .services import Outcome, push_customer
 
 #: Badge colours per state: green done, blue/grey on its way, amber waiting, red needs a person.
-BADGE_COLOURS = {
+BADGE_COLOURS: dict[str, tuple[str, str]] = {
     SyncStatus.SYNCED: ("#e3f8ec", "#146c43"),
     SyncStatus.PENDING: ("#e7eefc", "#2559b8"),
     SyncStatus.RETRYING: ("#fff4d6", "#8a5a00"),

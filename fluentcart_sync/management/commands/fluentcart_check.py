@@ -191,7 +191,7 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
         )
     if isinstance(err, FluentCartRouteNotFound):
         body = err.body if isinstance(err.body, dict) else {}
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = found if isinstance(found := body.get("data"), dict) else {}
         if "wpfluent" in data:
             return Diagnosis(
                 "find FluentCart's API", "FluentCart is active but has no customers route at this URL (404 rest_no_route)",
