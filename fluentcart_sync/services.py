@@ -209,7 +209,7 @@ def push_customer(
 def _decide_and_push(customer: Customer, client: FluentCartClient, recreate_missing: bool) -> PushResult:
     payload = build_payload(customer)
     fingerprint = payload_fingerprint(payload)
-    base = {"customer_id": customer.pk, "fingerprint": fingerprint}
+    base: dict[str, Any] = {"customer_id": customer.pk, "fingerprint": fingerprint}
 
     if customer.sync_status == SyncStatus.SYNCED and customer.fluentcart_id and customer.synced_fingerprint == fingerprint:
         return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)

@@ -12,7 +12,7 @@ from datetime import datetime
 try:  # Django 6.0+
     from django.tasks import task, task_backends
 except ImportError:  # Django 5.2 with the backport
-    from django_tasks import task, task_backends
+    from django_tasks import task, task_backends  # type: ignore[no-redef,assignment]
 
 from .conf import app_settings
 
