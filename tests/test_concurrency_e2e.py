@@ -60,7 +60,7 @@ def test_four_worker_processes_pushing_the_same_records_create_each_once(racy):
     workers = [start_manage("fluentcart_backfill", "--concurrency", "3", "--no-progress", env=env)
                for _ in range(WORKERS)]
     outputs = [worker.communicate(timeout=120) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, out + err
 
     result = exactly_once(fake)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.views.debug import SafeExceptionReporterFilter
 
 from fluentcart_sync import exceptions as exc
@@ -128,7 +129,7 @@ def test_a_url_with_credentials_in_it_is_refused_without_echoing_them(fluentcart
 def test_check_command_output_never_shows_the_password(fluentcart_settings, capsys, settings):
     settings.DEBUG = False
     fluentcart_settings.update(URL="http://shop.example.com", APP_PASSWORD=SECRET)
-    with pytest.raises(Exception):
+    with pytest.raises(SystemCheckError):
         call_command("check")
     out = capsys.readouterr()
     assert leaks(out.out + out.err) == []
