@@ -126,6 +126,7 @@ def test_a_url_with_credentials_in_it_is_refused_without_echoing_them(fluentcart
     assert leaks(str(raised.value)) == []
 
 
+@pytest.mark.django_db  # Django 6.1's check command also runs the database checks
 def test_check_command_output_never_shows_the_password(fluentcart_settings, capsys, settings):
     settings.DEBUG = False
     fluentcart_settings.update(URL="http://shop.example.com", APP_PASSWORD=SECRET)
