@@ -1,23 +1,73 @@
-"""The Customer admin: sync state at a glance, and a permission-guarded push action."""
+"""The Customer admin: sync state at a glance, and permission-guarded ways to push.
+
+The change list stays at a fixed number of queries whatever the number of rows: every column is
+computed from the row itself, and the per-status summary is one aggregate query.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from functools import partial
+from urllib.parse import urlencode
 
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.forms.utils import ErrorDict
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from .conf import app_settings
 from .models import Customer, SyncStatus
 from .services import Outcome, push_customer
+
+#: Badge colours per state: green done, blue/grey on its way, amber waiting, red needs a person.
+BADGE_COLOURS: dict[str, tuple[str, str]] = {
+    SyncStatus.SYNCED: ("#e3f8ec", "#146c43"),
+    SyncStatus.PENDING: ("#e7eefc", "#2559b8"),
+    SyncStatus.RETRYING: ("#fff4d6", "#8a5a00"),
+    SyncStatus.FAILED: ("#fde8e8", "#b42318"),
+    SyncStatus.MISSING_REMOTE: ("#f1e8fd", "#6b2fb3"),
+}
+
+
+def fluentcart_site_url() -> str:
+    """The WordPress site of the configured URL (the REST base, if given, taken off)."""
+    from .client import REST_BASE
+
+    url = (app_settings.URL or "").strip().rstrip("/")
+    if url.endswith(REST_BASE):
+        url = url[: -len(REST_BASE)]
+    return url
+
+
+def fluentcart_customer_url(fluentcart_id: int) -> str:
+    """The customer's page in FluentCart's own admin."""
+    return f"{fluentcart_site_url()}/wp-admin/admin.php?page=fluent-cart#/customers/{int(fluentcart_id)}"
+
+
+def status_badge(sync_status: str) -> str:
+    background, colour = BADGE_COLOURS.get(sync_status, ("#eee", "#333"))
+    label = SyncStatus(sync_status).label if sync_status in SyncStatus.values else sync_status
+    return format_html(
+        '<span class="fluentcart-badge fluentcart-badge-{}" style="background:{};color:{};padding:2px 8px;'
+        'border-radius:10px;font-weight:600;white-space:nowrap;font-size:11px">{}</span>',
+        sync_status, background, colour, label,
+    )
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("email", "full_name", "status", "sync_status", "fluentcart_id", "sync_error_short", "synced_at")
+    list_display = ("email", "full_name", "status", "sync_badge", "fluentcart_link", "sync_error_short", "synced_at")
     list_filter = ("sync_status", "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     actions = ["push_to_fluentcart"]
+    change_list_template = "admin/fluentcart_sync/customer/change_list.html"
+    change_form_template = "admin/fluentcart_sync/customer/change_form.html"
     readonly_fields = (
         "fluentcart_id", "sync_status", "sync_error", "sync_field_errors", "sync_attempts", "last_attempt_at",
         "next_attempt_at", "synced_at", "created_at", "updated_at",
@@ -25,20 +75,102 @@ class CustomerAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("email", "full_name", "first_name", "last_name", "status", "user", "notes")}),
         ("Address", {"fields": ("city", "state", "postcode", "country")}),
-        ("FluentCart sync", {"fields": readonly_fields}),
+        ("FluentCart sync", {"fields": readonly_fields, "classes": ("collapse",)}),
     )
+
+    # -- change list ------------------------------------------------------------------------------
+
+    @admin.display(description="sync status", ordering="sync_status")
+    def sync_badge(self, obj: Customer) -> str:
+        return status_badge(obj.sync_status)
+
+    @admin.display(description="FluentCart id", ordering="fluentcart_id")
+    def fluentcart_link(self, obj: Customer) -> str:
+        if not obj.fluentcart_id:
+            return "–"
+        return format_html('<a href="{}" target="_blank" rel="noopener" title="Open in FluentCart">{}</a>',
+                           fluentcart_customer_url(obj.fluentcart_id), obj.fluentcart_id)
 
     @admin.display(description="last error")
     def sync_error_short(self, obj: Customer) -> str:
-        return (obj.sync_error[:80] + "…") if len(obj.sync_error) > 80 else obj.sync_error
+        if len(obj.sync_error) <= 80:
+            return obj.sync_error
+        return format_html('<span title="{}">{}…</span>', obj.sync_error, obj.sync_error[:80])
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {**(extra_context or {}), "sync_summary": self.sync_summary(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def sync_summary(self, request: HttpRequest) -> list[dict]:
+        """One entry per state (count and a filter link), from a single aggregate query."""
+        counts = dict(Customer.objects.order_by().values_list("sync_status").annotate(n=Count("pk")))
+        current = request.GET.get("sync_status__exact")
+        changelist = reverse("admin:fluentcart_sync_customer_changelist")
+        return [
+            {"status": status.value, "label": status.label, "count": counts.get(status.value, 0),
+             "url": f"{changelist}?{urlencode({'sync_status__exact': status.value})}",
+             "active": current == status.value, "badge": status_badge(status.value)}
+            for status in (SyncStatus.PENDING, SyncStatus.RETRYING, SyncStatus.FAILED, SyncStatus.MISSING_REMOTE,
+                           SyncStatus.SYNCED)
+        ]
+
+    # -- change form ------------------------------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            form = context["adminform"].form
+            context["sync_panel"] = {
+                "badge": status_badge(obj.sync_status),
+                "customer": obj,
+                "remote_url": fluentcart_customer_url(obj.fluentcart_id) if obj.fluentcart_id else "",
+                "unmapped_errors": self._show_remote_field_errors(form, obj),
+                "sync_url": reverse("admin:fluentcart_sync_customer_sync", args=[obj.pk]),
+                "can_sync": self.has_sync_permission(request),
+            }
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    @staticmethod
+    def _show_remote_field_errors(form, obj: Customer) -> dict[str, list[str]]:
+        """Put the stored field errors next to their form fields; return those with no field.
+
+        Only on a fresh (unbound) form: on a submitted one, the errors are the form's own, and
+        adding the old remote ones would block the save that fixes them.
+        """
+        remote = obj.sync_field_errors or {}
+        if form.is_bound or not remote:
+            return dict(remote)  # listed in the panel instead
+        shown = ErrorDict()
+        unmapped: dict[str, list[str]] = {}
+        for name, messages_ in remote.items():
+            if name in form.fields:
+                shown[name] = form.error_class([f"FluentCart: {m}" for m in messages_])
+            else:
+                unmapped[name] = list(messages_)
+        form._errors = shown  # an unbound form never validates, so this is only displayed
+        return unmapped
+
+    def get_urls(self):
+        sync = self.admin_site.admin_view(self.sync_now_view)
+        return [path("<path:object_id>/sync/", sync, name="fluentcart_sync_customer_sync"), *super().get_urls()]
+
+    def sync_now_view(self, request: HttpRequest, object_id: str):
+        """POST-only "Sync now": pushes outside any transaction of the change form, then goes back to it."""
+        return require_POST(partial(_sync_now, self))(request, object_id)
+
+    # -- actions ----------------------------------------------------------------------------------
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fluentcart_sync.sync_customer")
 
-    @admin.action(description="Push to FluentCart", permissions=["sync"])
+    @admin.action(description="Push / retry selected customers in FluentCart", permissions=["sync"])
     def push_to_fluentcart(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        selected = list(queryset.order_by("pk").values_list("pk", "sync_status"))
+        limit = int(app_settings.ADMIN_INLINE_PUSH_LIMIT)
+        if len(selected) > limit:
+            self._enqueue_pushes(request, selected, limit)
+            return
         counts = {"pushed": 0, "already": 0, "failed": 0, "busy": 0}
-        for customer_id, sync_status in queryset.values_list("pk", "sync_status"):
+        for customer_id, sync_status in selected:
             # Pushing from here is a person's explicit decision, so it may re-create a customer
             # that was deleted in FluentCart.
             result = push_customer(customer_id, recreate_missing=sync_status == SyncStatus.MISSING_REMOTE)
@@ -58,3 +190,45 @@ class CustomerAdmin(admin.ModelAdmin):
             message += f", {counts['busy']} in progress elsewhere"
         level = messages.ERROR if counts["failed"] else messages.SUCCESS
         self.message_user(request, message + ".", level)
+
+    def _enqueue_pushes(self, request: HttpRequest, selected: list[tuple[int, str]], limit: int) -> None:
+        """Too many to push within one request: queue them, and say so."""
+        from .tasks import enqueue_push
+
+        queued = refused = skipped_missing = 0
+        for customer_id, sync_status in selected:
+            if sync_status == SyncStatus.MISSING_REMOTE:
+                # Re-creating a deleted FluentCart customer is decided one by one, not in bulk.
+                skipped_missing += 1
+            elif enqueue_push(customer_id):
+                queued += 1
+            else:
+                refused += 1
+        message = (f"{len(selected)} customers selected (more than {limit}, the limit for pushing while you wait): "
+                   f"{queued} queued for a push in the background; watch their sync status here.")
+        if skipped_missing:
+            message += (f" {skipped_missing} deleted in FluentCart were not queued: push them in a selection of "
+                        f"{limit} or fewer to re-create them.")
+        if refused:
+            message += f" {refused} could not be queued; the periodic sweep (fluentcart_sync_due) will push them."
+        self.message_user(request, message, messages.WARNING if refused else messages.SUCCESS)
+
+
+def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
+    if not model_admin.has_sync_permission(request):
+        raise PermissionDenied
+    customer = get_object_or_404(Customer, pk=object_id)
+    change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
+    result = push_customer(customer.pk, recreate_missing=customer.sync_status == SyncStatus.MISSING_REMOTE)
+    if result.outcome.pushed:
+        model_admin.message_user(request, f"Synced with FluentCart (customer {result.fluentcart_id}).", messages.SUCCESS)
+    elif result.outcome == Outcome.UNCHANGED:
+        model_admin.message_user(request, "Already up to date in FluentCart: nothing was sent.", messages.SUCCESS)
+    elif result.outcome == Outcome.BUSY:
+        model_admin.message_user(request, "Another worker is pushing this customer right now; reload in a moment.",
+                                 messages.WARNING)
+    elif result.outcome == Outcome.RETRY:
+        model_admin.message_user(request, f"Not synced yet, will retry: {result.error}", messages.WARNING)
+    else:
+        model_admin.message_user(request, f"Sync failed: {result.error}", messages.ERROR)
+    return HttpResponseRedirect(change_url)

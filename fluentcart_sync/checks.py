@@ -30,7 +30,14 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         ))
     else:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.username is not None or parts.password is not None:
+            errors.append(checks.Error(
+                "FluentCart URL contains a user name or password (not shown here).",
+                hint="Put the credentials in FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD, and set the URL "
+                     "to the site alone, e.g. https://shop.example.com",
+                id="fluentcart_sync.E004",
+            ))
+        elif parts.scheme not in ("http", "https") or not parts.netloc:
             errors.append(checks.Error(
                 f"FluentCart URL {url!r} is not an http(s) URL.",
                 hint="Use the site's address, e.g. https://shop.example.com",

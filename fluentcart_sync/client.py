@@ -59,6 +59,12 @@ def rest_base_url(site_url: str) -> str:
             "FluentCart URL is not set: set FLUENTCART_SYNC['URL'] (FLUENTCART_URL in the environment)."
         )
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # Never echo this URL: it carries a secret, and error messages end up in logs.
+        raise FluentCartConfigurationError(
+            "FluentCart URL must not contain a user name or password: set FLUENTCART_USERNAME and "
+            "FLUENTCART_APP_PASSWORD instead, and the URL to the site alone, e.g. https://shop.example.com"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise FluentCartConfigurationError(
             f"FluentCart URL {url!r} is not an http(s) URL: set it to your WordPress site, "

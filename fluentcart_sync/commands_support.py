@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import TextIO
+from io import TextIOBase
+from typing import Any, TextIO
 
 from django.db.models import QuerySet
 
@@ -30,7 +31,7 @@ def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = 
 class Progress:
     """A tqdm bar with rate and ETA on a terminal; a plain line every few seconds otherwise."""
 
-    def __init__(self, total: int, stream: TextIO, *, label: str = "customers", interval: float = 5.0,
+    def __init__(self, total: int, stream: TextIO | TextIOBase, *, label: str = "customers", interval: float = 5.0,
                  enabled: bool = True):
         self.total = total
         self.stream = stream
@@ -77,12 +78,12 @@ class Progress:
             self.bar.close()
 
 
-def _isatty(stream: TextIO) -> bool:
+def _isatty(stream: TextIO | TextIOBase) -> bool:
     target = getattr(stream, "_out", stream)  # Django's OutputWrapper keeps the real stream in _out
     return bool(getattr(target, "isatty", lambda: False)())
 
 
-def _columns(stream: TextIO) -> int:
+def _columns(stream: Any) -> int:
     try:
         return os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, OSError, ValueError):

@@ -58,6 +58,8 @@ class FluentCartSyncSettings:
         """The (connect, read) timeout pair that requests expects."""
         value = self.TIMEOUT
         if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise ValueError(f"TIMEOUT must be a number of seconds or a (connect, read) pair, not {value!r}")
             return float(value[0]), float(value[1])
         return float(self.CONNECT_TIMEOUT), float(value)
 

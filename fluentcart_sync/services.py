@@ -199,17 +199,21 @@ def _claim_sql(connection: Any) -> str:
     """The claim of ``claim()`` as one UPDATE that returns the row (the CASE sees the old lease)."""
     qn = connection.ops.quote_name
     meta = Customer._meta
-    until, token, unknown = (qn(meta.get_field(name).column) for name in ("claimed_until", "claim_token", "outcome_unknown"))
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    column = {f.name: qn(f.column) for f in meta.concrete_fields}
+    until, token, unknown = column["claimed_until"], column["claim_token"], column["outcome_unknown"]
+    columns = ", ".join(column.values())
     return (
         f"UPDATE {qn(meta.db_table)} SET {until} = %s, {token} = %s, "
         f"{unknown} = CASE WHEN {until} IS NULL THEN {unknown} ELSE %s END "
-        f"WHERE {qn(meta.pk.column)} = %s AND ({until} IS NULL OR {until} < %s) RETURNING {columns}"
+        f"WHERE {column[meta.pk.name]} = %s AND ({until} IS NULL OR {until} < %s) RETURNING {columns}"
     )
 
 
-def release(customer_id: int, token: str) -> None:
-    Customer.objects.filter(pk=customer_id, claim_token=token).update(claimed_until=None, claim_token="")
+def release(customer_id: int, token: str, *, outcome_unknown: bool = False) -> None:
+    changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
+    if outcome_unknown:
+        changes["outcome_unknown"] = True
+    Customer.objects.filter(pk=customer_id, claim_token=token).update(**changes)
 
 
 # -- the push ------------------------------------------------------------------------------------
@@ -232,8 +236,9 @@ def push_customer(
     try:
         result = _decide_and_push(fresh, client or get_client(), recreate_missing)
     except Exception:
-        # A bug, or the database went away: leave the row pending for the next attempt.
-        release(customer_id, token)
+        # A bug, or the database went away: leave the row pending for the next attempt, which looks
+        # the email up first, since a POST may have been sent before the error.
+        release(customer_id, token, outcome_unknown=True)
         raise
     _record(fresh, token, result)
     return result
@@ -242,7 +247,7 @@ def push_customer(
 def _decide_and_push(customer: Customer, client: FluentCartClient, recreate_missing: bool) -> PushResult:
     payload = build_payload(customer)
     fingerprint = payload_fingerprint(payload)
-    base = {"customer_id": customer.pk, "fingerprint": fingerprint}
+    base: dict[str, Any] = {"customer_id": customer.pk, "fingerprint": fingerprint}
 
     if customer.sync_status == SyncStatus.SYNCED and customer.fluentcart_id and customer.synced_fingerprint == fingerprint:
         return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)

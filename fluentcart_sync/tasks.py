@@ -12,7 +12,7 @@ from datetime import datetime
 try:  # Django 6.0+
     from django.tasks import task, task_backends
 except ImportError:  # Django 5.2 with the backport
-    from django_tasks import task, task_backends
+    from django_tasks import task, task_backends  # type: ignore[no-redef,assignment]
 
 from .conf import app_settings
 
@@ -21,10 +21,37 @@ logger = logging.getLogger("fluentcart_sync.tasks")
 
 @task()
 def push_customer_task(customer_id: int) -> str:
-    """Push one customer; returns the outcome's name. Failures are recorded on the row, not raised."""
+    """Push one customer; returns the outcome's name. Failures are recorded on the row, not raised.
+
+    A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
+    tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
+    """
     from . import services  # services imports models; keep this module importable before apps are ready
 
-    return services.push_customer(customer_id).outcome.value
+    result = services.push_customer(customer_id)
+    if result.outcome == services.Outcome.RETRY:
+        enqueue_retry(customer_id)
+    return result.outcome.value
+
+
+def enqueue_retry(customer_id: int) -> bool:
+    """Queue the next attempt of a customer waiting to retry, at its ``next_attempt_at``.
+
+    Only on backends that support ``run_after``: an immediate backend would run it now, in a loop.
+    """
+    from .models import Customer, SyncStatus
+
+    try:
+        if not task_backends[app_settings.TASK_BACKEND].supports_defer:
+            return False
+    except Exception:
+        logger.exception("Unknown task backend %r; the sweep will retry customer %s", app_settings.TASK_BACKEND,
+                         customer_id)
+        return False
+    row = Customer.objects.filter(pk=customer_id, sync_status=SyncStatus.RETRYING).values("next_attempt_at").first()
+    if row is None or row["next_attempt_at"] is None:
+        return False  # synced, failed for good, or taken over by another worker meanwhile
+    return enqueue_push(customer_id, run_after=row["next_attempt_at"])
 
 
 def enqueue_push(customer_id: int, *, run_after: datetime | None = None) -> bool:

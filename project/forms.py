@@ -19,8 +19,11 @@ class SignupForm(UserCreationForm):
     The email is the login name, so it must be unique ignoring case among users and customers.
     """
 
-    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, validators=[validate_wordpress_email])
-    full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text])
+    # The email doubles as the username, which Django's user model caps at 150 characters.
+    email = forms.EmailField(max_length=min(EMAIL_MAX_LENGTH, 150), validators=[validate_wordpress_email],
+                             widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text],
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
 
     class Meta:
         model = get_user_model()

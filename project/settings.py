@@ -100,6 +100,9 @@ FLUENTCART_SYNC = {
     "TIMEOUT": env.float("FLUENTCART_TIMEOUT", default=10.0),
     "LEASE_SECONDS": env.int("FLUENTCART_LEASE_SECONDS", default=300),
     "MAX_ATTEMPTS": env.int("FLUENTCART_MAX_ATTEMPTS", default=8),
+    "RETRY_BASE_SECONDS": env.float("FLUENTCART_RETRY_BASE_SECONDS", default=30),
+    "RETRY_MAX_SECONDS": env.float("FLUENTCART_RETRY_MAX_SECONDS", default=6 * 3600),
+    "RETRY_AFTER_CAP_SECONDS": env.float("FLUENTCART_RETRY_AFTER_CAP_SECONDS", default=600),
     "CREATE_CUSTOMER_FOR_NEW_USERS": env.bool("FLUENTCART_CREATE_CUSTOMER_FOR_NEW_USERS", default=True),
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
 }
@@ -120,9 +123,10 @@ elif TASKS_BACKEND == "database":
     INSTALLED_APPS.append("django_tasks_db")
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 elif TASKS_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0"), "DEFAULT_TIMEOUT": 600}}
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}  # `rqworker` runs Tasks only with this job class
 else:
     from django.core.exceptions import ImproperlyConfigured
 

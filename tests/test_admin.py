@@ -76,3 +76,136 @@ def test_sync_fields_are_read_only_on_the_change_form(admin_client):
     assert "email" in form.fields
     for name in ("fluentcart_id", "sync_status", "sync_error", "sync_attempts", "synced_at"):
         assert name not in form.fields
+
+
+# -- at a glance: badges, links to FluentCart, counts per status ---------------------------------------
+
+
+def test_status_badge_and_fluentcart_id_links_to_the_customer_in_fluentcart(admin_client, fluentcart_settings):
+    fluentcart_settings["URL"] = "https://shop.example.com/wp-json/fluent-cart/v2/"  # the REST base works too
+    Customer.objects.create(email="b@example.com", full_name="B B")
+    Customer.objects.filter(email="b@example.com").update(sync_status=SyncStatus.SYNCED, fluentcart_id=4242)
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert 'href="https://shop.example.com/wp-admin/admin.php?page=fluent-cart#/customers/4242"' in page
+    assert 'class="fluentcart-badge fluentcart-badge-synced"' in page
+
+
+def test_counts_per_status_are_shown_as_filter_links(admin_client):
+    for n in range(3):
+        Customer.objects.create(email=f"f{n}@example.com", full_name="F F")
+    Customer.objects.filter(email__in=["f0@example.com", "f1@example.com"]).update(sync_status=SyncStatus.FAILED)
+    response = admin_client.get(CHANGELIST)
+    summary = {entry["status"]: entry for entry in response.context["sync_summary"]}
+    assert summary["failed"]["count"] == 2 and summary["pending"]["count"] == 1 and summary["synced"]["count"] == 0
+    assert f'href="{CHANGELIST}?sync_status__exact=failed"' in response.content.decode()
+    filtered = admin_client.get(summary["failed"]["url"]).content.decode()
+    assert "f0@example.com" in filtered and "f2@example.com" not in filtered
+
+
+# -- the change form's sync panel ---------------------------------------------------------------------
+
+
+def change_url(customer):
+    return reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
+
+
+def sync_url(customer):
+    return reverse("admin:fluentcart_sync_customer_sync", args=[customer.pk])
+
+
+def test_sync_panel_shows_state_and_remote_field_errors_next_to_their_fields(admin_client):
+    customer = Customer.objects.create(email="dup@example.com", full_name="Dup Licate")
+    Customer.objects.filter(pk=customer.pk).update(
+        sync_status=SyncStatus.FAILED, sync_attempts=3, sync_error="Another FluentCart customer already has this email.",
+        sync_field_errors={"email": ["Email already exists."], "photo": ["Photo is broken."]})
+    response = admin_client.get(change_url(customer))
+    form = response.context["adminform"].form
+    assert form.errors["email"] == ["FluentCart: Email already exists."]
+    page = response.content.decode()
+    assert "Another FluentCart customer already has this email." in page
+    assert "FluentCart: photo" in page and "Photo is broken." in page  # no such form field: listed in the panel
+    assert 'id="fluentcart-sync-now"' in page
+    assert "Please correct the error" not in page
+
+
+def test_remote_field_errors_do_not_block_the_save_that_fixes_them(admin_client, fake):
+    customer = Customer.objects.create(email="dup@example.com", full_name="Dup Licate")
+    Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.FAILED,
+                                                   sync_field_errors={"email": ["Email already exists."]})
+    data = {"email": "unique@example.com", "full_name": "Dup Licate", "first_name": "Dup", "last_name": "Licate",
+            "status": "active", "notes": "", "city": "", "state": "", "postcode": "", "country": "", "user": ""}
+    response = admin_client.post(change_url(customer), data)
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.email == "unique@example.com"
+
+
+def test_sync_now_pushes_and_returns_to_the_change_form(staff_client, fake):
+    customer = Customer.objects.create(email="now@example.com", full_name="Right Now")
+    response = staff_client.post(sync_url(customer), follow=True)
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED and customer.fluentcart_id == fake.customers()[0]["id"]
+    assert response.redirect_chain[-1][0] == change_url(customer)
+    assert f"Synced with FluentCart (customer {customer.fluentcart_id})" in response.content.decode()
+
+
+def test_sync_now_recreates_a_customer_deleted_in_fluentcart(staff_client, fake):
+    customer = Customer.objects.create(email="gone@example.com", full_name="Gone Away")
+    Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.MISSING_REMOTE, fluentcart_id=999)
+    staff_client.post(sync_url(customer))
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED and fake.count() == 1
+
+
+def test_sync_now_needs_post_the_sync_permission_and_a_csrf_token(client, fake):
+    from django.test import Client
+
+    customer = Customer.objects.create(email="x@example.com", full_name="X Y")
+    user = get_user_model().objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_customer", "change_customer"]))
+    client.force_login(user)
+    assert client.post(sync_url(customer)).status_code == 403
+    assert 'id="fluentcart-sync-now"' not in client.get(change_url(customer)).content.decode()
+    user.user_permissions.add(Permission.objects.get(codename="sync_customer"))
+    user = get_user_model().objects.get(pk=user.pk)  # drop the cached permissions
+    assert client.get(sync_url(customer)).status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    assert strict.post(sync_url(customer)).status_code == 403
+    assert fake.count() == 0
+
+
+def test_large_selection_is_enqueued_and_the_message_says_so(staff_client, fake, fluentcart_settings, monkeypatch):
+    fluentcart_settings["ADMIN_INLINE_PUSH_LIMIT"] = 2
+    queued = []
+    monkeypatch.setattr("fluentcart_sync.tasks.enqueue_push", lambda pk, **kw: queued.append(pk) or True)
+    ids = [Customer.objects.create(email=f"q{n}@example.com", full_name="Q Q").pk for n in range(3)]
+    response = staff_client.post(CHANGELIST, {"action": "push_to_fluentcart", "_selected_action": ids}, follow=True)
+    assert sorted(queued) == sorted(ids)
+    assert "3 queued for a push in the background" in response.content.decode()
+    assert fake.count() == 0, "nothing pushed while the person waited"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_customer_added_in_the_admin_is_pushed_after_commit(admin_client, fake):
+    response = admin_client.post(reverse("admin:fluentcart_sync_customer_add"), {
+        "email": "added@example.com", "full_name": "Added  In Admin", "first_name": "", "last_name": "",
+        "status": "active", "notes": "", "city": "Leeds", "state": "", "postcode": "", "country": "GB",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer = Customer.objects.get(email="added@example.com")
+    assert customer.sync_status == SyncStatus.SYNCED
+    [remote] = fake.customers()
+    assert customer.fluentcart_id == remote["id"]
+    assert (remote["full_name"], remote["city"], remote["country"]) == ("Added In Admin", "Leeds", "GB")
+
+
+def test_bad_input_in_the_admin_form_is_refused_with_a_clear_message(admin_client, fake):
+    response = admin_client.post(reverse("admin:fluentcart_sync_customer_add"), {
+        "email": "bad@example.com", "full_name": "<b>Bold</b>", "status": "active", "city": "x" * 50,
+    })
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "FluentCart refuses text containing them" in text
+    assert "at most 45 characters" in text
+    assert not Customer.objects.exists() and fake.count() == 0

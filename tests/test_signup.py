@@ -62,3 +62,24 @@ def test_signup_succeeds_even_when_fluentcart_is_down(client, fluentcart_setting
     assert response.status_code == 302
     customer = Customer.objects.get(email="New.Person@example.com")
     assert customer.sync_status == SyncStatus.RETRYING
+
+
+def test_signup_without_a_csrf_token_is_refused(fake):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(reverse("signup"), FORM)
+    assert response.status_code == 403
+    assert not get_user_model().objects.exists() and fake.count() == 0
+
+
+def test_form_errors_are_summarised_and_marked_on_their_fields(client):
+    page = client.post(reverse("signup"), {**FORM, "email": "not-an-email"}).content.decode()
+    assert "Please correct the error below." in page
+    assert 'aria-invalid="true"' in page
+
+
+def test_overlong_email_is_refused_on_the_form(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "email": "a" * 140 + "@example.com"})
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not get_user_model().objects.exists()

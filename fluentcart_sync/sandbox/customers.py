@@ -33,6 +33,13 @@ _CUSTOMER = re.compile(r"^/customers/(\d+)$")
 _PORTAL_CUSTOMER = re.compile(r"^/customers/([^/]+)$")
 
 
+def _route_id(request: "_Request") -> int:
+    """The id in a ``/customers/<id>`` route (the router only sends such routes here)."""
+    match = _CUSTOMER.match(request.route or "")
+    assert match is not None
+    return int(match.group(1))
+
+
 def _refusal(code: int, message: str) -> Answer:
     """FluentCart refusing an operation: HTTP 500 with an integer `code` inside."""
     return 500, {"code": code, "message": message, "data": None}, {}
@@ -79,7 +86,7 @@ class CustomerRoutes:
         return 200, {"customers": paginator}, {"Allow": "GET, POST"}
 
     def show(self, request: "_Request") -> Answer:
-        row = self.fake.store.get(int(_CUSTOMER.match(request.route).group(1)))
+        row = self.fake.store.get(_route_id(request))
         if row is None:
             return 404, ENTITY_NOT_FOUND, {}
         customer = self.shape(row)
@@ -115,7 +122,7 @@ class CustomerRoutes:
 
     def update(self, request: "_Request") -> Answer:
         fake = self.fake
-        customer_id = int(_CUSTOMER.match(request.route).group(1))
+        customer_id = _route_id(request)
         with fake.store.lock:
             try:
                 errors, values = read_customer(
@@ -132,6 +139,7 @@ class CustomerRoutes:
                 # A customer linked to a WordPress user keeps its email; the body's email is ignored.
                 values["email"] = current["email"]
             row = fake.store.replace(customer_id, values)
+        assert row is not None
         data = self.shape(row, labels=False)
         return 200, {"message": "Customer updated successfully!", "data": data}, {}
 

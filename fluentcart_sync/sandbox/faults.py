@@ -56,7 +56,18 @@ class Faults:
         unknown = sorted(set(changes) - names)
         if unknown:
             raise TypeError(f"unknown fault setting(s): {', '.join(unknown)}")
-        return dataclasses.replace(self, **dict(changes))
+        current = self.as_dict()
+        coerced: dict[str, Any] = {}
+        for name, value in changes.items():
+            # Control-route JSON may say 1 for 1.0 or "0.5" for 0.5: take the type of the current value.
+            kind = type(current[name]) if current[name] is not None else int
+            if value is None:
+                coerced[name] = None if name == "seed" else current[name]
+            elif kind is bool:
+                coerced[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            else:
+                coerced[name] = kind(value)
+        return dataclasses.replace(self, **coerced)
 
     def delay(self) -> float:
         """Seconds to add to one request: latency plus up to `jitter` either way, never negative."""

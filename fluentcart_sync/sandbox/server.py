@@ -60,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.log_request(reply.status, len(reply.body))
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

@@ -92,11 +92,28 @@ class SeenRequest(_Triple):
     `status` is 0 for a dropped connection. Compares and unpacks as the plain triple.
     """
 
+    query: dict[str, str]
+    status: int
+
     def __new__(cls, method: str, path: str, body: Any, query: dict[str, str], status: int):
         seen = super().__new__(cls, method, path, body)
         seen.query = query
         seen.status = status
         return seen
+
+
+class RequestLog(deque):
+    """The bounded request log, oldest first; compares equal to a list (`fake.requests_seen == []`)."""
+
+    def __init__(self) -> None:
+        super().__init__(maxlen=LOG_SIZE)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return super().__eq__(other)
+
+    __hash__ = None
 
 
 @dataclass
@@ -136,7 +153,7 @@ class FakeFluentCart:
         self.store = CustomerStore(db_path)
         self.faults = faults or Faults()
         self.mode = mode
-        self.requests_seen: deque[SeenRequest] = deque(maxlen=LOG_SIZE)
+        self.requests_seen = RequestLog()
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._serial_lock = threading.Lock()
@@ -293,7 +310,7 @@ class FakeFluentCart:
             return self._json(401, _forbidden(401))
         handler = self._routes.match(request.method, request.route)
         if handler is None:
-            return self._json(404, _no_route(plugin_active=request.route is not None))
+            return self._json(404, _no_route(plugin_active=True))
         if request.json_error:
             return self._json(400, INVALID_JSON)
         if not self._authenticated(request.headers.get("authorization", "")):

@@ -1,0 +1,88 @@
+"""What the end-to-end reliability tests share: the fake FluentCart served over real HTTP on
+127.0.0.1, the exactly-once audit against it, and `manage.py` run as a separate process on the test
+database (so a process can be killed, or several can race)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+from fluentcart_sync.models import Customer
+from fluentcart_sync.sandbox import FakeFluentCart, Faults, SandboxServer
+from fluentcart_sync.sandbox.audit import Audit, audit
+
+from .conftest import APP_PASSWORD, USERNAME
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def served_fake(faults: Faults | None = None, fake_class: type[FakeFluentCart] = FakeFluentCart,
+                ) -> tuple[FakeFluentCart, SandboxServer]:
+    """A fake FluentCart on an ephemeral loopback port; stop the server when done."""
+    fake = fake_class(username=USERNAME, password=APP_PASSWORD, faults=faults or Faults())
+    server = SandboxServer(fake, "127.0.0.1", 0).start()
+    return fake, server
+
+
+def make_customers(n: int, prefix: str = "c") -> None:
+    Customer.objects.bulk_create(
+        (Customer(email=f"{prefix}{i}@example.com", full_name=f"Customer {i}") for i in range(n)), batch_size=500
+    )
+
+
+def exactly_once(fake: FakeFluentCart) -> Audit:
+    rows = Customer.objects.values_list("email", "fluentcart_id", "sync_status")
+    return audit(rows, fake.customers())
+
+
+def database_url() -> str:
+    """The test database (pytest-django's, with the rows this test committed) as a DATABASE_URL."""
+    conf = connection.settings_dict
+    if conf["ENGINE"] == "django.db.backends.sqlite3":
+        return "sqlite:///" + str(Path(conf["NAME"]).resolve())
+    if conf["ENGINE"] == "django.db.backends.postgresql":
+        auth = quote(conf["USER"] or "postgres")
+        if conf.get("PASSWORD"):
+            auth += ":" + quote(conf["PASSWORD"])
+        return f"postgres://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}/{conf['NAME']}"
+    raise NotImplementedError(conf["ENGINE"])
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def process_env(server: SandboxServer, **extra: str) -> dict[str, str]:
+    """The environment of a `manage.py` process talking to `server` on the test database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLUENTCART_")}
+    env.update(
+        DATABASE_URL=database_url(),
+        DJANGO_SETTINGS_MODULE="project.settings",
+        DEBUG="true",
+        FLUENTCART_URL=server.url,
+        FLUENTCART_USERNAME=USERNAME,
+        FLUENTCART_APP_PASSWORD=APP_PASSWORD,
+        FLUENTCART_LOG_LEVEL="WARNING",
+        TASKS_BACKEND="immediate",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

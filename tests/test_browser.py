@@ -1,0 +1,223 @@
+"""Real-browser tests: Chromium (Debian's) driven by Playwright against Django's live test server
+and the shipped fake FluentCart served over real HTTP on 127.0.0.1.
+
+They also write screenshots of the admin list, the change form and the signup page to
+artifacts/screenshots/ (git-ignored); the README shows copies from docs/screenshots/.
+Run them with `make test-browser`. Without Chromium or Playwright they are skipped, unless
+FLUENTCART_BROWSER_REQUIRED is set (as `make test-browser` does), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.sandbox import FakeFluentCart, SandboxServer
+
+from .conftest import APP_PASSWORD, USERNAME
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("FLUENTCART_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+ADMIN_PASSWORD = "Browser-test-pass-1"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("FLUENTCART_BROWSER_REQUIRED"):
+        pytest.fail(f"browser tests required but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make here are
+    # still plain synchronous code, so Django's async-safety guard is lifted for these tests only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 860}, device_scale_factor=1)
+    # The admin's navigation sidebar closed, as staff with a list to read usually have it.
+    context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def fake(fluentcart_settings):
+    """The fake FluentCart over real HTTP on an ephemeral loopback port, with the app pointed at it."""
+    fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD)
+    with SandboxServer(fake) as server:
+        fluentcart_settings["URL"] = server.url
+        yield fake
+    fake.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def admin_login(page, live_server) -> None:
+    get_user_model().objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+    page.goto(live_server.url + "/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+def add_customer(page, live_server, **fields) -> None:
+    page.goto(live_server.url + "/admin/fluentcart_sync/customer/add/")
+    for name, value in fields.items():
+        page.fill(f"#id_{name}", value)
+    page.click("input[name=_save]")
+    page.wait_for_selector("#changelist")
+
+
+def row(page, email: str):
+    return page.locator("#result_list tbody tr", has_text=email)
+
+
+def seed_variety() -> None:
+    """Rows in every state, so the list screenshot shows what staff see on a real day (no pushes)."""
+    rows = [
+        ("grace@example.com", "Grace Hopper", SyncStatus.SYNCED, 101, ""),
+        ("alan@example.com", "Alan Turing", SyncStatus.SYNCED, 102, ""),
+        ("katherine@example.com", "Katherine Johnson", SyncStatus.RETRYING, None,
+         "FluentCart's host is rate limiting requests (HTTP 429) (attempt 2; next try in 58s)"),
+        ("margaret@example.com", "Margaret Hamilton", SyncStatus.FAILED, None,
+         "FluentCart rejected the customer: city: The city must be a valid text"),
+        ("edsger@example.com", "Edsger Dijkstra", SyncStatus.PENDING, None, ""),
+        ("barbara@example.com", "Barbara Liskov", SyncStatus.MISSING_REMOTE, 97,
+         "This customer was deleted in FluentCart. Nothing was re-created automatically."),
+    ]
+    Customer.objects.bulk_create([
+        Customer(email=email, full_name=name, first_name=name.split()[0], last_name=name.split()[1],
+                 sync_status=status, fluentcart_id=remote_id, sync_error=error, country="US")
+        for email, name, status, remote_id, error in rows
+    ])
+
+
+def test_staff_adds_a_customer_and_sees_it_synced_with_its_fluentcart_id(page, live_server, fake):
+    seed_variety()
+    admin_login(page, live_server)
+    add_customer(page, live_server, email="ada@example.com", full_name="Ada Lovelace", city="London", country="GB")
+
+    [remote] = [c for c in fake.customers() if c["email"] == "ada@example.com"]
+    ada = row(page, "ada@example.com")
+    assert ada.locator(".fluentcart-badge").inner_text() == "Synced"
+    link = ada.locator(f"a:text-is('{remote['id']}')")
+    assert link.get_attribute("href") == f"{fake.site_url}/wp-admin/admin.php?page=fluent-cart#/customers/{remote['id']}"
+    # The counts above the list are filter links.
+    assert page.locator("[data-sync-status=synced] .count").inner_text() == "3"
+    assert page.locator("[data-sync-status=failed] .count").inner_text() == "1"
+    screenshot(page, "admin-list.png")
+    page.click("[data-sync-status=failed]")
+    page.wait_for_url(re.compile(r"sync_status__exact=failed"))
+    assert row(page, "margaret@example.com").count() == 1 and row(page, "ada@example.com").count() == 0
+
+
+def test_failed_push_shows_its_error_and_sync_now_succeeds_after_the_fix(page, live_server, fake):
+    admin_login(page, live_server)
+    fake.mode = "unauthorized"  # e.g. the application password was revoked in WordPress
+    add_customer(page, live_server, email="linus@example.com", full_name="Linus Torvalds")
+    linus = row(page, "linus@example.com")
+    assert linus.locator(".fluentcart-badge").inner_text() == "Failed: needs attention"
+    assert "refused the credentials" in linus.inner_text()
+
+    linus.locator("th a").click()
+    error = page.locator("#fluentcart-sync-error")
+    assert "FluentCart refused the credentials" in error.inner_text()
+    assert APP_PASSWORD not in page.content()
+
+    fake.mode = "ok"  # the fix: a new application password
+    page.click("#fluentcart-sync-now")
+    page.wait_for_selector(".messagelist .success")
+    assert "Synced with FluentCart" in page.locator(".messagelist").inner_text()
+    assert page.locator("#fluentcart-sync-panel .fluentcart-badge").inner_text() == "Synced"
+    customer = Customer.objects.get(email="linus@example.com")
+    assert customer.sync_status == SyncStatus.SYNCED and fake.customers()[0]["id"] == customer.fluentcart_id
+
+
+def test_remote_field_error_is_shown_next_to_the_field_and_sync_now_after_the_fix(page, live_server, fake):
+    admin_login(page, live_server)
+    add_customer(page, live_server, email="ken@example.com", full_name="Ken Thompson", city="Murray Hill",
+                 country="US")
+    other = fake.create_customer(email="dennis@example.com", full_name="Dennis Ritchie", status="active")
+    # Staff change the email to one another FluentCart customer holds: FluentCart refuses the update.
+    row(page, "ken@example.com").locator("th a").click()
+    page.fill("#id_email", "dennis@example.com")
+    page.click("input[name=_continue]")
+    page.wait_for_selector("#fluentcart-sync-panel")
+    email_row = page.locator(".form-row.field-email")
+    assert "FluentCart: Email already exists." in email_row.inner_text()
+    assert "already has this email" in page.locator("#fluentcart-sync-error").inner_text()
+    page.locator("#fluentcart-sync-panel").scroll_into_view_if_needed()
+    screenshot(page, "admin-change-form.png")
+
+    fake.store.delete([other["id"]])  # the fix, in FluentCart: the stale duplicate is removed
+    page.click("#fluentcart-sync-now")
+    page.wait_for_selector(".messagelist .success")
+    assert page.locator("#fluentcart-sync-panel .fluentcart-badge").inner_text() == "Synced"
+    assert "FluentCart:" not in page.locator(".form-row.field-email").inner_text()
+    assert [c["email"] for c in fake.customers()] == ["dennis@example.com"]
+
+
+def test_visitor_signs_up_and_their_customer_ends_up_synced(page, live_server, fake):
+    page.goto(live_server.url + "/signup/")
+    screenshot(page, "signup.png")
+    page.fill("#id_email", "Hedy.Lamarr@example.com")
+    page.fill("#id_full_name", "Hedy Lamarr")
+    page.fill("#id_password1", "frequency-Hopping-1942")
+    page.fill("#id_password2", "frequency-Hopping-1942")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/signup/done/$"))
+    assert "has been created" in page.locator("[role=status]").inner_text()
+    screenshot(page, "signup-done.png")
+    customer = Customer.objects.get(email="Hedy.Lamarr@example.com")
+    assert customer.sync_status == SyncStatus.SYNCED
+    assert [c["email"] for c in fake.customers()] == ["Hedy.Lamarr@example.com"]
+
+
+def test_signup_shows_field_errors_and_refuses_a_known_email_in_any_case(page, live_server, fake):
+    get_user_model().objects.create_user("someone", email="hedy.lamarr@example.com", password="x-x-x-x-x-1")
+    page.goto(live_server.url + "/signup/")
+    page.fill("#id_email", "HEDY.LAMARR@example.com")
+    page.fill("#id_full_name", "Hedy <b>Lamarr</b>")
+    page.fill("#id_password1", "frequency-Hopping-1942")
+    page.fill("#id_password2", "something-else-1942")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".errorlist")
+    assert "An account with this email already exists." in page.locator("#field-email").inner_text()
+    assert "FluentCart refuses" in page.locator("#field-full_name").inner_text()
+    assert "didn" in page.locator("#field-password2").inner_text()
+    screenshot(page, "signup-errors.png")
+    assert get_user_model().objects.count() == 1
+    assert [c["email"] for c in fake.customers()] == ["hedy.lamarr@example.com"]  # the existing account only

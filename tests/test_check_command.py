@@ -1,0 +1,130 @@
+"""`manage.py fluentcart_check` gives the right verdict, cause and fix for each way a set-up fails,
+against the fake FluentCart configured to fail that way; it never prints the password."""
+
+import io
+import socket
+
+import pytest
+import responses
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from fluentcart_sync.sandbox import FakeFluentCart, SandboxServer
+
+from .conftest import APP_PASSWORD, USERNAME
+
+
+def run_check():
+    """(passed, output)."""
+    out = io.StringIO()
+    try:
+        call_command("fluentcart_check", stdout=out)
+    except CommandError as err:
+        text = out.getvalue()
+        assert APP_PASSWORD not in text and APP_PASSWORD not in str(err)
+        return False, text
+    assert APP_PASSWORD not in out.getvalue()
+    return True, out.getvalue()
+
+
+def test_everything_works(fake):
+    fake.create_customer(email="a@example.com", full_name="A A")
+    passed, text = run_check()
+    assert passed
+    assert "Verdict: OK" in text and "holds 1 customers" in text
+    assert "Password:  set (hidden)" in text
+
+
+def test_missing_settings_are_reported_before_any_request(fake, fluentcart_settings):
+    fluentcart_settings["APP_PASSWORD"] = ""
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] settings" in text and "fluentcart_sync.E003" in text
+    assert list(fake.requests_seen) == []
+
+
+def test_plugin_inactive_or_wrong_url_gives_rest_no_route(fake):
+    fake.mode = "no_route"
+    passed, text = run_check()
+    assert not passed
+    assert "[ok]   reach the server" in text
+    assert "[FAIL] find FluentCart's API" in text and "rest_no_route" in text
+    assert "FluentCart plugin is not active" in text and "Activate FluentCart" in text
+
+
+def test_wrong_password(fake, fluentcart_settings):
+    fluentcart_settings["APP_PASSWORD"] = "wrong pass word 9999"
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] authenticate" in text and "HTTP 401" in text
+    assert "Application Passwords" in text and "wrong username or application password" in text
+    assert "wrong pass word 9999" not in text
+
+
+def test_plain_http_where_application_passwords_are_unavailable(fluentcart_settings, settings):
+    # Over http:// on a non-local site WordPress ignores application passwords: every call is a 401.
+    # (Outside DEBUG the settings check already refuses http://; in DEBUG the request shows why.)
+    settings.DEBUG = True
+    fluentcart_settings["URL"] = "http://shop.example.com"
+    fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD, mode="unauthorized")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake.register(rsps, "http://shop.example.com/wp-json/fluent-cart/v2")
+        passed, text = run_check()
+    assert not passed
+    assert "[FAIL] authenticate" in text and "over plain http://" in text
+    assert "only over HTTPS" in text and "https://" in text
+
+
+def test_user_without_fluentcart_permissions(fake):
+    fake.mode = "forbidden"
+    passed, text = run_check()
+    assert not passed
+    assert "[ok]   authenticate" in text
+    assert "[FAIL] read customers" in text and "HTTP 403" in text and "Manager" in text
+
+
+def test_timeout(fake):
+    fake.faults.slow_rate = 1.0
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] reach the server" in text and "did not answer within 5s" in text
+    assert "FLUENTCART_TIMEOUT" in text
+
+
+@pytest.fixture
+def sandbox():
+    with SandboxServer(FakeFluentCart(username=USERNAME, password=APP_PASSWORD)) as server:
+        yield server
+
+
+def test_works_over_real_http_against_the_sandbox(sandbox, fluentcart_settings):
+    fluentcart_settings["URL"] = sandbox.url
+    passed, text = run_check()
+    assert passed and "Verdict: OK" in text
+
+
+def test_plugin_inactive_over_real_http(sandbox, fluentcart_settings):
+    import requests
+
+    requests.post(sandbox.url + "/__sandbox__/mode", json={"mode": "no_route"}, timeout=5)
+    fluentcart_settings["URL"] = sandbox.url
+    passed, text = run_check()
+    assert not passed and "FluentCart plugin is not active" in text
+
+
+def test_tls_error(sandbox, fluentcart_settings):
+    # https:// to a server that speaks plain HTTP: the TLS handshake fails, as with a broken certificate.
+    fluentcart_settings["URL"] = f"https://127.0.0.1:{sandbox.port}"
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] reach the server" in text and "TLS error" in text and "certificate" in text
+
+
+def test_connection_refused(fluentcart_settings):
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there now
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    fluentcart_settings["URL"] = f"http://127.0.0.1:{port}"
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] reach the server" in text and "connection refused" in text

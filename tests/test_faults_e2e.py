@@ -1,0 +1,91 @@
+"""Exactly once under faults, over real HTTP: the shipped fake FluentCart answers 5xx, 429 with
+Retry-After, slow answers past the client's timeout (after storing the customer), and dropped
+connections (before and after storing), while the sweep keeps going until everything is synced."""
+
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Min
+from django.utils import timezone
+
+from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.sandbox import Faults
+
+from .e2e_support import exactly_once, make_customers, served_fake
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CUSTOMERS = 500
+CHAOS = Faults(
+    rate_limit_rate=0.10, retry_after=1,  # 429 with Retry-After: 1
+    error_rate=0.20,  # 500 plugin_exception / 502 / 503, half of them after storing the customer
+    drop_rate=0.05,  # connection closed without an answer, half of them after storing
+    slow_rate=0.05, slow_seconds=0.8,  # stored, then answered after the client gave up
+    seed=20240601,
+)
+
+
+@pytest.fixture
+def chaos(fluentcart_settings):
+    fake, server = served_fake(CHAOS)
+    fluentcart_settings.update(
+        URL=server.url, TIMEOUT=0.4, CONNECT_TIMEOUT=2.0, MAX_ATTEMPTS=100, LEASE_SECONDS=60,
+        RETRY_BASE_SECONDS=0.05, RETRY_MAX_SECONDS=0.5, AUTO_PUSH=False,
+    )
+    yield fake
+    server.stop()
+    fake.close()
+
+
+def sweep_until_synced(deadline_seconds: float = 120) -> int:
+    """Run the sweep as cron would, waiting for the earliest retry time between runs; returns the runs."""
+    deadline = time.monotonic() + deadline_seconds
+    runs = 0
+    while Customer.objects.unsynced().exists():
+        assert time.monotonic() < deadline, f"not synced in time: {Customer.objects.unsynced().count()} left"
+        call_command("fluentcart_sync_due", "--run", "--grace", "0", "--concurrency", "8", stdout=io.StringIO())
+        runs += 1
+        due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
+        if due is not None:
+            time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
+    return runs
+
+
+def test_every_customer_is_synced_exactly_once_despite_faults(chaos):
+    make_customers(CUSTOMERS)
+    runs = sweep_until_synced()
+
+    result = exactly_once(chaos)
+    assert result.ok, result.summary() + f"; duplicated: {list(result.duplicated.items())[:5]}"
+    assert result.synced == CUSTOMERS == chaos.count()
+    assert runs > 1  # retries were needed, and the sweep found them
+
+    # The faults really happened, on creates too.
+    statuses = {r.status for r in chaos.requests_seen}
+    assert {429, 500, 0} <= statuses and statuses & {502, 503}
+    posts = [r for r in chaos.requests_seen if r.method == "POST"]
+    assert len(posts) > CUSTOMERS and any(r.status == 0 for r in posts)
+
+    # Every record knows FluentCart's id, and nothing is left owing a push or claimed.
+    assert not Customer.objects.filter(fluentcart_id__isnull=True).exists()
+    assert not Customer.objects.filter(claimed_until__isnull=False).exists()
+    assert not Customer.objects.filter(outcome_unknown=True).exists()
+
+
+def test_retry_after_is_honoured_by_the_sweep(chaos):
+    chaos.faults = Faults(rate_limit_rate=1.0, retry_after=2)
+    make_customers(3)
+    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    assert set(Customer.objects.values_list("sync_status", flat=True)) == {SyncStatus.RETRYING}
+    earliest = Customer.objects.aggregate(due=Min("next_attempt_at"))["due"]
+    assert (earliest - timezone.now()).total_seconds() > 1.5  # the server's 2 s, not our 0.05 s base
+
+    chaos.faults = Faults()
+    seen = len(chaos.requests_seen)
+    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    assert len(chaos.requests_seen) == seen  # not due yet: nothing sent
+    time.sleep(max(0.0, (earliest - timezone.now()).total_seconds()) + 0.1)
+    sweep_until_synced(10)
+    assert exactly_once(chaos).ok

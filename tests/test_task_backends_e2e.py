@@ -1,0 +1,113 @@
+"""The production task backends, run for real: django-tasks-db's `db_worker` on the test database,
+and RQ's worker against the machine's Redis. The sweep queues the pushes once; every retry after that
+comes back through the queue as a deferred task at the row's next_attempt_at."""
+
+import os
+import time
+
+import pytest
+from django.db import connection
+from django.db.models import Min
+from django.utils import timezone
+
+from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.sandbox import Faults
+
+from .e2e_support import exactly_once, make_customers, manage, process_env, served_fake
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CUSTOMERS = 60
+REDIS_URL = os.environ.get("FLUENTCART_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+# Some 429s (Retry-After: 1) and 5xx, so pushes end in RETRY and come back as deferred tasks.
+FLAKY = Faults(rate_limit_rate=0.15, retry_after=1, error_rate=0.15, seed=11)
+
+
+@pytest.fixture
+def flaky():
+    fake, server = served_fake(FLAKY)
+    yield fake, server
+    server.stop()
+    fake.close()
+
+
+def queue_env(server, backend: str) -> dict[str, str]:
+    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=REDIS_URL, FLUENTCART_TIMEOUT="5",
+                       FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
+                       FLUENTCART_RETRY_MAX_SECONDS="1")
+
+
+def work_until_synced(run_worker, deadline_seconds: float = 90) -> int:
+    """Run the worker (which exits when nothing is ready) until every customer is synced, waiting
+    for the next deferred retry in between. No sweep here: retries must come through the queue."""
+    deadline = time.monotonic() + deadline_seconds
+    runs = 0
+    while Customer.objects.unsynced().exists():
+        assert time.monotonic() < deadline, f"{Customer.objects.unsynced().count()} customers never synced"
+        run_worker()
+        runs += 1
+        due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
+        if due is not None:
+            time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds()) + 0.1))
+    return runs
+
+
+def test_db_worker_pushes_queued_customers_and_their_retries(flaky):
+    fake, server = flaky
+    env = queue_env(server, "database")
+    manage("migrate", "django_tasks_database", "--no-input", env=env)  # the queue's table, in the test database
+    make_customers(CUSTOMERS)
+    # A customer saved in the host project is queued after commit, like every other save.
+    manage("shell", "-c", "from fluentcart_sync.models import Customer; "
+           "Customer.objects.create(email='saved@example.com', full_name='Saved Later')", env=env)
+
+    manage("fluentcart_sync_due", "--grace", "0", env=env)  # queues the bulk-created ones
+    work_until_synced(lambda: manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0.1",
+                                     env=env, timeout=120))
+
+    result = exactly_once(fake)
+    assert result.ok, result.summary()
+    assert result.synced == CUSTOMERS + 1
+    with connection.cursor() as cursor:
+        # run_after is a far-future sentinel (year 9999) for tasks that may run at once.
+        cursor.execute("SELECT run_after FROM django_tasks_database_dbtaskresult "
+                       "WHERE task_path = 'fluentcart_sync.tasks.push_customer_task'")
+        run_afters = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DELETE FROM django_tasks_database_dbtaskresult")
+    tasks = len(run_afters)
+    deferred = len([when for when in run_afters if str(when)[:4] != "9999"])
+    assert tasks > CUSTOMERS + 1  # every customer, plus its retries
+    assert deferred > 0  # the retries waited for next_attempt_at
+
+
+@pytest.fixture
+def redis_db():
+    redis = pytest.importorskip("redis")
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}: CI must run the RQ test against it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+def test_rq_worker_pushes_queued_customers_and_their_retries(flaky, redis_db):
+    fake, server = flaky
+    env = queue_env(server, "rq")
+    customers = CUSTOMERS // 2  # RQ forks a process per job: keep the run short
+    make_customers(customers)
+
+    manage("fluentcart_sync_due", "--grace", "0", env=env)
+    assert redis_db.llen("rq:queue:default") == customers
+    # The host project's RQ settings name django-tasks-rq's job class, so the plain command works.
+    work_until_synced(lambda: manage("rqworker", "default", "--burst", "--with-scheduler", env=env, timeout=120))
+
+    result = exactly_once(fake)
+    assert result.ok, result.summary()
+    assert result.synced == customers
+    # Retries went through RQ's scheduler (deferred jobs), not a sweep: more jobs ran than customers.
+    assert len(redis_db.keys("rq:results:*")) > customers
