@@ -65,11 +65,8 @@ lint: lint-ruff lint-format lint-types
 lint-ruff: $(LINT_TOOLS)
 	$(VENV)/bin/ruff check fluentcart_sync
 
-# ADVISORY until the one-off formatting pass (`ruff format fluentcart_sync`) lands; then replace the
-# recipe with:	$(VENV)/bin/ruff format --check fluentcart_sync
 lint-format: $(LINT_TOOLS)
-	@$(VENV)/bin/ruff format --check fluentcart_sync > /dev/null 2>&1 && echo "ruff format: clean" \
-		|| echo "ruff format (advisory, not enforced yet): $$($(VENV)/bin/ruff format --check fluentcart_sync 2>&1 | tail -n 1)"
+	$(VENV)/bin/ruff format --check fluentcart_sync
 
 lint-types: $(LINT_TOOLS)
 	$(VENV)/bin/mypy

@@ -54,7 +54,10 @@ def status_badge(sync_status: str) -> str:
     return format_html(
         '<span class="fluentcart-badge fluentcart-badge-{}" style="background:{};color:{};padding:2px 8px;'
         'border-radius:10px;font-weight:600;white-space:nowrap;font-size:11px">{}</span>',
-        sync_status, background, colour, label,
+        sync_status,
+        background,
+        colour,
+        label,
     )
 
 
@@ -69,8 +72,16 @@ class CustomerAdmin(admin.ModelAdmin):
     change_list_template = "admin/fluentcart_sync/customer/change_list.html"
     change_form_template = "admin/fluentcart_sync/customer/change_form.html"
     readonly_fields = (
-        "fluentcart_id", "sync_status", "sync_error", "sync_field_errors", "sync_attempts", "last_attempt_at",
-        "next_attempt_at", "synced_at", "created_at", "updated_at",
+        "fluentcart_id",
+        "sync_status",
+        "sync_error",
+        "sync_field_errors",
+        "sync_attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "synced_at",
+        "created_at",
+        "updated_at",
     )
     fieldsets = (
         (None, {"fields": ("email", "full_name", "first_name", "last_name", "status", "user", "notes")}),
@@ -88,8 +99,11 @@ class CustomerAdmin(admin.ModelAdmin):
     def fluentcart_link(self, obj: Customer) -> str:
         if not obj.fluentcart_id:
             return "–"
-        return format_html('<a href="{}" target="_blank" rel="noopener" title="Open in FluentCart">{}</a>',
-                           fluentcart_customer_url(obj.fluentcart_id), obj.fluentcart_id)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" title="Open in FluentCart">{}</a>',
+            fluentcart_customer_url(obj.fluentcart_id),
+            obj.fluentcart_id,
+        )
 
     @admin.display(description="last error")
     def sync_error_short(self, obj: Customer) -> str:
@@ -107,11 +121,21 @@ class CustomerAdmin(admin.ModelAdmin):
         current = request.GET.get("sync_status__exact")
         changelist = reverse("admin:fluentcart_sync_customer_changelist")
         return [
-            {"status": status.value, "label": status.label, "count": counts.get(status.value, 0),
-             "url": f"{changelist}?{urlencode({'sync_status__exact': status.value})}",
-             "active": current == status.value, "badge": status_badge(status.value)}
-            for status in (SyncStatus.PENDING, SyncStatus.RETRYING, SyncStatus.FAILED, SyncStatus.MISSING_REMOTE,
-                           SyncStatus.SYNCED)
+            {
+                "status": status.value,
+                "label": status.label,
+                "count": counts.get(status.value, 0),
+                "url": f"{changelist}?{urlencode({'sync_status__exact': status.value})}",
+                "active": current == status.value,
+                "badge": status_badge(status.value),
+            }
+            for status in (
+                SyncStatus.PENDING,
+                SyncStatus.RETRYING,
+                SyncStatus.FAILED,
+                SyncStatus.MISSING_REMOTE,
+                SyncStatus.SYNCED,
+            )
         ]
 
     # -- change form ------------------------------------------------------------------------------
@@ -204,11 +228,15 @@ class CustomerAdmin(admin.ModelAdmin):
                 queued += 1
             else:
                 refused += 1
-        message = (f"{len(selected)} customers selected (more than {limit}, the limit for pushing while you wait): "
-                   f"{queued} queued for a push in the background; watch their sync status here.")
+        message = (
+            f"{len(selected)} customers selected (more than {limit}, the limit for pushing while you wait): "
+            f"{queued} queued for a push in the background; watch their sync status here."
+        )
         if skipped_missing:
-            message += (f" {skipped_missing} deleted in FluentCart were not queued: push them in a selection of "
-                        f"{limit} or fewer to re-create them.")
+            message += (
+                f" {skipped_missing} deleted in FluentCart were not queued: push them in a selection of "
+                f"{limit} or fewer to re-create them."
+            )
         if refused:
             message += f" {refused} could not be queued; the periodic sweep (fluentcart_sync_due) will push them."
         self.message_user(request, message, messages.WARNING if refused else messages.SUCCESS)
@@ -221,12 +249,15 @@ def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
     change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
     result = push_customer(customer.pk, recreate_missing=customer.sync_status == SyncStatus.MISSING_REMOTE)
     if result.outcome.pushed:
-        model_admin.message_user(request, f"Synced with FluentCart (customer {result.fluentcart_id}).", messages.SUCCESS)
+        model_admin.message_user(
+            request, f"Synced with FluentCart (customer {result.fluentcart_id}).", messages.SUCCESS
+        )
     elif result.outcome == Outcome.UNCHANGED:
         model_admin.message_user(request, "Already up to date in FluentCart: nothing was sent.", messages.SUCCESS)
     elif result.outcome == Outcome.BUSY:
-        model_admin.message_user(request, "Another worker is pushing this customer right now; reload in a moment.",
-                                 messages.WARNING)
+        model_admin.message_user(
+            request, "Another worker is pushing this customer right now; reload in a moment.", messages.WARNING
+        )
     elif result.outcome == Outcome.RETRY:
         model_admin.message_user(request, f"Not synced yet, will retry: {result.error}", messages.WARNING)
     else:

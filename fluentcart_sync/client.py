@@ -167,7 +167,9 @@ class FluentCartClient:
         results is read and compared here.
         """
         wanted = email.strip().lower()
-        matches = [c for c in self.iter_customers(search=email.strip()) if str(c.get("email", "")).strip().lower() == wanted]
+        matches = [
+            c for c in self.iter_customers(search=email.strip()) if str(c.get("email", "")).strip().lower() == wanted
+        ]
         return sorted(matches, key=lambda c: int(c["id"]))
 
     # -- the choke point ----------------------------------------------------------------------
@@ -180,9 +182,7 @@ class FluentCartClient:
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
             raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
         except requests.exceptions.ReadTimeout as err:
-            raise FluentCartTimeout(
-                f"FluentCart did not answer {method} {path} within {self.timeout[1]:g}s"
-            ) from err
+            raise FluentCartTimeout(f"FluentCart did not answer {method} {path} within {self.timeout[1]:g}s") from err
         except requests.exceptions.ConnectionError as err:
             raise _connection_error(err, self.base_url, method, path) from err
         except requests.exceptions.RequestException as err:
@@ -194,13 +194,16 @@ class FluentCartClient:
             except ValueError as err:
                 # A 200 that is not JSON is a caching plugin or login page in front of the API.
                 raise FluentCartServerError(
-                    f"FluentCart answered {method} {path} with a non-JSON page", status_code=response.status_code,
+                    f"FluentCart answered {method} {path} with a non-JSON page",
+                    status_code=response.status_code,
                     response=response,
                 ) from err
         raise error_from_response(response, method, path)
 
 
-def _connection_error(err: requests.exceptions.ConnectionError, base_url: str, method: str, path: str) -> FluentCartTransportError:
+def _connection_error(
+    err: requests.exceptions.ConnectionError, base_url: str, method: str, path: str
+) -> FluentCartTransportError:
     """Tell "never reached the server" apart from "dropped after sending" (a POST may have landed)."""
     reason = err.args[0] if err.args else None
     if isinstance(reason, MaxRetryError):
@@ -271,9 +274,18 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
         field_errors = _field_errors(body)
         summary = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in field_errors.items())
         email_rules = body.get("email")
-        if isinstance(email_rules, dict) and "exist" in email_rules and len(field_errors) == 1 and len(email_rules) == 1:
-            return FluentCartDuplicateEmail(f"FluentCart already has this email: {summary}", field_errors=field_errors, **common)
-        return FluentCartValidationError(f"FluentCart rejected the data: {summary}", field_errors=field_errors, **common)
+        if (
+            isinstance(email_rules, dict)
+            and "exist" in email_rules
+            and len(field_errors) == 1
+            and len(email_rules) == 1
+        ):
+            return FluentCartDuplicateEmail(
+                f"FluentCart already has this email: {summary}", field_errors=field_errors, **common
+            )
+        return FluentCartValidationError(
+            f"FluentCart rejected the data: {summary}", field_errors=field_errors, **common
+        )
     if status == 429 or (status == 503 and response.headers.get("Retry-After")):
         return FluentCartRateLimited(
             "FluentCart's host is rate limiting requests", retry_after=_retry_after(response), **common

@@ -31,8 +31,15 @@ def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = 
 class Progress:
     """A tqdm bar with rate and ETA on a terminal; a plain line every few seconds otherwise."""
 
-    def __init__(self, total: int, stream: TextIO | TextIOBase, *, label: str = "customers", interval: float = 5.0,
-                 enabled: bool = True):
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | TextIOBase,
+        *,
+        label: str = "customers",
+        interval: float = 5.0,
+        enabled: bool = True,
+    ):
         self.total = total
         self.stream = stream
         self.label = label

@@ -53,15 +53,23 @@ class Customer(models.Model):
         validators=[validate_wordpress_email],
         help_text="Unique, ignoring case. FluentCart keeps at most 192 characters.",
     )
-    full_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text],
-                                 help_text="Left blank, it is made from the first and last name.")
+    full_name = models.CharField(
+        max_length=NAME_MAX_LENGTH,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="Left blank, it is made from the first and last name.",
+    )
     first_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text])
     last_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text])
     city = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
     state = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
     postcode = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
-    country = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text],
-                               help_text="A country code such as US or DE, as FluentCart expects.")
+    country = models.CharField(
+        max_length=ADDRESS_PART_MAX_LENGTH,
+        blank=True,
+        validators=[validate_plain_text],
+        help_text="A country code such as US or DE, as FluentCart expects.",
+    )
     status = models.CharField(max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
     notes = models.TextField(blank=True, help_text="Plain text; FluentCart strips HTML tags.")
     user = models.OneToOneField(
@@ -72,8 +80,9 @@ class Customer(models.Model):
 
     # -- sync state ------------------------------------------------------------------------------
     fluentcart_id = models.PositiveBigIntegerField("FluentCart id", null=True, blank=True, unique=True, editable=False)
-    sync_status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING,
-                                   editable=False, db_index=True)
+    sync_status = models.CharField(
+        max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING, editable=False, db_index=True
+    )
     sync_error = models.TextField("last sync error", blank=True, editable=False)
     sync_field_errors = models.JSONField("FluentCart field errors", default=dict, blank=True, editable=False)
     sync_attempts = models.PositiveIntegerField("attempts", default=0, editable=False)

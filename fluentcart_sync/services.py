@@ -49,7 +49,18 @@ from .models import Customer, SyncStatus
 logger = logging.getLogger("fluentcart_sync.services")
 
 #: The fields this app owns in FluentCart. Everything else on the remote record is preserved.
-PUSHED_FIELDS = ("email", "full_name", "first_name", "last_name", "status", "country", "city", "state", "postcode", "notes")
+PUSHED_FIELDS = (
+    "email",
+    "full_name",
+    "first_name",
+    "last_name",
+    "status",
+    "country",
+    "city",
+    "state",
+    "postcode",
+    "notes",
+)
 
 
 class Outcome(str, Enum):
@@ -129,7 +140,9 @@ def _remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
         return (ours or "") == (theirs or "")
 
     return not all(
-        same(payload[name], remote.get(name)) if name != "email" else payload[name].lower() == str(remote.get("email", "")).lower()
+        same(payload[name], remote.get(name))
+        if name != "email"
+        else payload[name].lower() == str(remote.get("email", "")).lower()
         for name in PUSHED_FIELDS
     )
 
@@ -249,17 +262,29 @@ def _decide_and_push(customer: Customer, client: FluentCartClient, recreate_miss
     fingerprint = payload_fingerprint(payload)
     base: dict[str, Any] = {"customer_id": customer.pk, "fingerprint": fingerprint}
 
-    if customer.sync_status == SyncStatus.SYNCED and customer.fluentcart_id and customer.synced_fingerprint == fingerprint:
+    if (
+        customer.sync_status == SyncStatus.SYNCED
+        and customer.fluentcart_id
+        and customer.synced_fingerprint == fingerprint
+    ):
         return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)
     if customer.sync_status == SyncStatus.MISSING_REMOTE and not recreate_missing:
         return PushResult(
-            Outcome.MISSING_REMOTE, fluentcart_id=customer.fluentcart_id, requested=False,
-            error=_MISSING_REMOTE_MESSAGE, **base,
+            Outcome.MISSING_REMOTE,
+            fluentcart_id=customer.fluentcart_id,
+            requested=False,
+            error=_MISSING_REMOTE_MESSAGE,
+            **base,
         )
     errors = local_field_errors(customer)
     if errors:
-        return PushResult(Outcome.FAILED, error=_summarise("Fix the customer before pushing", errors),
-                          field_errors=errors, requested=False, **base)
+        return PushResult(
+            Outcome.FAILED,
+            error=_summarise("Fix the customer before pushing", errors),
+            field_errors=errors,
+            requested=False,
+            **base,
+        )
 
     fluentcart_id = None if (customer.sync_status == SyncStatus.MISSING_REMOTE) else customer.fluentcart_id
     try:
@@ -283,9 +308,11 @@ def _create_or_link(client: FluentCartClient, customer: Customer, payload: dict[
         if found is not None:
             return found
         return PushResult(
-            Outcome.FAILED, error="FluentCart says this email already exists, but no customer with exactly this email "
+            Outcome.FAILED,
+            error="FluentCart says this email already exists, but no customer with exactly this email "
             "was found in its search. Check the customer in FluentCart, then push again.",
-            field_errors={"email": ["Email already exists in FluentCart."]}, **base,
+            field_errors={"email": ["Email already exists in FluentCart."]},
+            **base,
         )
     except (FluentCartTransportError, FluentCartServerError) as err:
         if isinstance(err, FluentCartConnectError):
@@ -311,8 +338,10 @@ def _link_existing(client: FluentCartClient, payload: dict[str, Any], base: dict
     warning = ""
     if len(matches) > 1:
         others = ", ".join(str(m["id"]) for m in matches[1:])
-        warning = (f"FluentCart holds {len(matches)} customers with this email; linked the oldest ({remote_id}). "
-                   f"Merge or delete the others in FluentCart: {others}.")
+        warning = (
+            f"FluentCart holds {len(matches)} customers with this email; linked the oldest ({remote_id}). "
+            f"Merge or delete the others in FluentCart: {others}."
+        )
     if _remote_differs(payload, remote):
         result = _update(client, remote_id, payload, base, remote=remote)
         result.outcome = Outcome.LINKED if result.outcome == Outcome.UPDATED else result.outcome
@@ -322,8 +351,13 @@ def _link_existing(client: FluentCartClient, payload: dict[str, Any], base: dict
     return PushResult(Outcome.LINKED, fluentcart_id=remote_id, error=warning, **base)
 
 
-def _update(client: FluentCartClient, fluentcart_id: int, payload: dict[str, Any], base: dict,
-            remote: dict[str, Any] | None = None) -> PushResult:
+def _update(
+    client: FluentCartClient,
+    fluentcart_id: int,
+    payload: dict[str, Any],
+    base: dict,
+    remote: dict[str, Any] | None = None,
+) -> PushResult:
     try:
         if remote is None:
             remote = client.get_customer(fluentcart_id)
@@ -332,13 +366,18 @@ def _update(client: FluentCartClient, fluentcart_id: int, payload: dict[str, Any
         return PushResult(Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, **base)
     except FluentCartServerError as err:
         if err.fluentcart_code == 400:  # "Customer not found, please reload the page"
-            return PushResult(Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, **base)
+            return PushResult(
+                Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, **base
+            )
         raise
     except FluentCartDuplicateEmail as err:
         return PushResult(
-            Outcome.FAILED, fluentcart_id=fluentcart_id, field_errors=err.field_errors,
+            Outcome.FAILED,
+            fluentcart_id=fluentcart_id,
+            field_errors=err.field_errors,
             error="Another FluentCart customer already has this email. Change the email here, or merge the two "
-            "customers in FluentCart, then push again.", **base,
+            "customers in FluentCart, then push again.",
+            **base,
         )
     return PushResult(Outcome.UPDATED, fluentcart_id=fluentcart_id, **base)
 
@@ -352,12 +391,21 @@ _MISSING_REMOTE_MESSAGE = (
 def _failure(err: FluentCartError, base: dict, *, outcome_unknown: bool) -> PushResult:
     """Sort a failure into retry-later or needs-a-person, with a message that says what to do."""
     if isinstance(err, (FluentCartAuthError, FluentCartPermissionError, FluentCartRouteNotFound)):
-        return PushResult(Outcome.FAILED, error=str(err), configuration_error=True, outcome_unknown=outcome_unknown, **base)
+        return PushResult(
+            Outcome.FAILED, error=str(err), configuration_error=True, outcome_unknown=outcome_unknown, **base
+        )
     if isinstance(err, FluentCartValidationError):
-        return PushResult(Outcome.FAILED, error=_summarise("FluentCart rejected the customer", err.field_errors),
-                          field_errors=err.field_errors, outcome_unknown=outcome_unknown, **base)
+        return PushResult(
+            Outcome.FAILED,
+            error=_summarise("FluentCart rejected the customer", err.field_errors),
+            field_errors=err.field_errors,
+            outcome_unknown=outcome_unknown,
+            **base,
+        )
     if isinstance(err, FluentCartRateLimited):
-        return PushResult(Outcome.RETRY, error=str(err), retry_after=err.retry_after, outcome_unknown=outcome_unknown, **base)
+        return PushResult(
+            Outcome.RETRY, error=str(err), retry_after=err.retry_after, outcome_unknown=outcome_unknown, **base
+        )
     if err.transient:
         return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **base)
     if isinstance(err, FluentCartAPIError):
@@ -392,8 +440,12 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
 
     if result.outcome in (Outcome.CREATED, Outcome.LINKED, Outcome.UPDATED, Outcome.UNCHANGED):
         changes.update(
-            sync_status=SyncStatus.SYNCED, fluentcart_id=result.fluentcart_id, sync_error=result.error,
-            sync_field_errors={}, synced_fingerprint=result.fingerprint, outcome_unknown=False,
+            sync_status=SyncStatus.SYNCED,
+            fluentcart_id=result.fluentcart_id,
+            sync_error=result.error,
+            sync_field_errors={},
+            synced_fingerprint=result.fingerprint,
+            outcome_unknown=False,
             next_attempt_at=None,
         )
         if result.outcome != Outcome.UNCHANGED:
@@ -403,16 +455,21 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
     elif result.outcome == Outcome.RETRY and attempts < app_settings.MAX_ATTEMPTS:
         delay = retry_delay(attempts, result.retry_after)
         changes.update(
-            sync_status=SyncStatus.RETRYING, sync_error=f"{result.error} (attempt {attempts}; next try in {delay:.0f}s)",
-            next_attempt_at=now + timedelta(seconds=delay), outcome_unknown=result.outcome_unknown,
+            sync_status=SyncStatus.RETRYING,
+            sync_error=f"{result.error} (attempt {attempts}; next try in {delay:.0f}s)",
+            next_attempt_at=now + timedelta(seconds=delay),
+            outcome_unknown=result.outcome_unknown,
         )
     else:
         error = result.error
         if result.outcome == Outcome.RETRY:
             error = f"Gave up after {attempts} attempts. Last error: {error}. Push again once FluentCart is reachable."
         changes.update(
-            sync_status=SyncStatus.FAILED, sync_error=error, sync_field_errors=result.field_errors,
-            next_attempt_at=None, outcome_unknown=result.outcome_unknown,
+            sync_status=SyncStatus.FAILED,
+            sync_error=error,
+            sync_field_errors=result.field_errors,
+            next_attempt_at=None,
+            outcome_unknown=result.outcome_unknown,
         )
     if result.outcome == Outcome.MISSING_REMOTE and not result.requested:
         changes = {"claimed_until": None, "claim_token": ""}
@@ -423,10 +480,17 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
         # POST, so whatever we did is found rather than duplicated.
         logger.warning("Lost the claim on customer %s before recording %s", customer.pk, result.outcome.value)
     # A success is on the row already; a line per record would flood a 500,000-customer backfill.
-    level = logging.WARNING if result.outcome == Outcome.FAILED else logging.DEBUG if result.outcome.pushed or (
-        result.outcome == Outcome.UNCHANGED) else logging.INFO
+    level = (
+        logging.WARNING
+        if result.outcome == Outcome.FAILED
+        else logging.DEBUG
+        if result.outcome.pushed or (result.outcome == Outcome.UNCHANGED)
+        else logging.INFO
+    )
     if logger.isEnabledFor(level):
-        logger.log(level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else "")
+        logger.log(
+            level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else ""
+        )
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -456,6 +520,9 @@ def customer_for_user(user: Any) -> Customer | None:
         username = user.get_username() if hasattr(user, "get_username") else ""
         full_name = username if username and "@" not in username else email.split("@")[0]
     return Customer.objects.create(
-        user=user, email=email, full_name=full_name,
-        first_name=getattr(user, "first_name", "") or "", last_name=getattr(user, "last_name", "") or "",
+        user=user,
+        email=email,
+        full_name=full_name,
+        first_name=getattr(user, "first_name", "") or "",
+        last_name=getattr(user, "last_name", "") or "",
     )

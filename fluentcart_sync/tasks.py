@@ -45,8 +45,9 @@ def enqueue_retry(customer_id: int) -> bool:
         if not task_backends[app_settings.TASK_BACKEND].supports_defer:
             return False
     except Exception:
-        logger.exception("Unknown task backend %r; the sweep will retry customer %s", app_settings.TASK_BACKEND,
-                         customer_id)
+        logger.exception(
+            "Unknown task backend %r; the sweep will retry customer %s", app_settings.TASK_BACKEND, customer_id
+        )
         return False
     row = Customer.objects.filter(pk=customer_id, sync_status=SyncStatus.RETRYING).values("next_attempt_at").first()
     if row is None or row["next_attempt_at"] is None:

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,40 +16,131 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(help_text='Unique, ignoring case. FluentCart keeps at most 192 characters.', max_length=192, validators=[fluentcart_sync.validation.WordPressEmailValidator()])),
-                ('full_name', models.CharField(blank=True, help_text='Left blank, it is made from the first and last name.', max_length=192, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('first_name', models.CharField(blank=True, max_length=192, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('last_name', models.CharField(blank=True, max_length=192, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('city', models.CharField(blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('state', models.CharField(blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('postcode', models.CharField(blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('country', models.CharField(blank=True, help_text='A country code such as US or DE, as FluentCart expects.', max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()])),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=16)),
-                ('notes', models.TextField(blank=True, help_text='Plain text; FluentCart strips HTML tags.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('fluentcart_id', models.PositiveBigIntegerField(blank=True, editable=False, null=True, unique=True, verbose_name='FluentCart id')),
-                ('sync_status', models.CharField(choices=[('pending', 'Pending'), ('synced', 'Synced'), ('retrying', 'Waiting to retry'), ('failed', 'Failed: needs attention'), ('missing_remote', 'Deleted in FluentCart')], db_index=True, default='pending', editable=False, max_length=16)),
-                ('sync_error', models.TextField(blank=True, editable=False, verbose_name='last sync error')),
-                ('sync_field_errors', models.JSONField(blank=True, default=dict, editable=False, verbose_name='FluentCart field errors')),
-                ('sync_attempts', models.PositiveIntegerField(default=0, editable=False, verbose_name='attempts')),
-                ('last_attempt_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('synced_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('synced_fingerprint', models.CharField(blank=True, editable=False, max_length=64)),
-                ('outcome_unknown', models.BooleanField(default=False, editable=False)),
-                ('claimed_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('claim_token', models.CharField(blank=True, editable=False, max_length=32)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='fluentcart_customer', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "email",
+                    models.EmailField(
+                        help_text="Unique, ignoring case. FluentCart keeps at most 192 characters.",
+                        max_length=192,
+                        validators=[fluentcart_sync.validation.WordPressEmailValidator()],
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="Left blank, it is made from the first and last name.",
+                        max_length=192,
+                        validators=[fluentcart_sync.validation.PlainTextValidator()],
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(
+                        blank=True, max_length=192, validators=[fluentcart_sync.validation.PlainTextValidator()]
+                    ),
+                ),
+                (
+                    "last_name",
+                    models.CharField(
+                        blank=True, max_length=192, validators=[fluentcart_sync.validation.PlainTextValidator()]
+                    ),
+                ),
+                (
+                    "city",
+                    models.CharField(
+                        blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()]
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()]
+                    ),
+                ),
+                (
+                    "postcode",
+                    models.CharField(
+                        blank=True, max_length=45, validators=[fluentcart_sync.validation.PlainTextValidator()]
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(
+                        blank=True,
+                        help_text="A country code such as US or DE, as FluentCart expects.",
+                        max_length=45,
+                        validators=[fluentcart_sync.validation.PlainTextValidator()],
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("inactive", "Inactive")], default="active", max_length=16
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, help_text="Plain text; FluentCart strips HTML tags.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "fluentcart_id",
+                    models.PositiveBigIntegerField(
+                        blank=True, editable=False, null=True, unique=True, verbose_name="FluentCart id"
+                    ),
+                ),
+                (
+                    "sync_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("synced", "Synced"),
+                            ("retrying", "Waiting to retry"),
+                            ("failed", "Failed: needs attention"),
+                            ("missing_remote", "Deleted in FluentCart"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        editable=False,
+                        max_length=16,
+                    ),
+                ),
+                ("sync_error", models.TextField(blank=True, editable=False, verbose_name="last sync error")),
+                (
+                    "sync_field_errors",
+                    models.JSONField(blank=True, default=dict, editable=False, verbose_name="FluentCart field errors"),
+                ),
+                ("sync_attempts", models.PositiveIntegerField(default=0, editable=False, verbose_name="attempts")),
+                ("last_attempt_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("synced_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("synced_fingerprint", models.CharField(blank=True, editable=False, max_length=64)),
+                ("outcome_unknown", models.BooleanField(default=False, editable=False)),
+                ("claimed_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("claim_token", models.CharField(blank=True, editable=False, max_length=32)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="fluentcart_customer",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('sync_customer', 'Can push customers to FluentCart')],
-                'indexes': [models.Index(fields=['sync_status', 'next_attempt_at'], name='fluentcart_sync_due_idx')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='fluentcart_sync_customer_email_ci_unique', violation_error_message='A customer with this email already exists (emails are compared ignoring case).')],
+                "ordering": ["-id"],
+                "permissions": [("sync_customer", "Can push customers to FluentCart")],
+                "indexes": [models.Index(fields=["sync_status", "next_attempt_at"], name="fluentcart_sync_due_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        name="fluentcart_sync_customer_email_ci_unique",
+                        violation_error_message="A customer with this email already exists (emails are compared ignoring case).",
+                    )
+                ],
             },
         ),
     ]

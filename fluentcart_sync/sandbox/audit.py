@@ -27,9 +27,11 @@ class Audit:
         return not (self.lost or self.duplicated or self.mismatched or self.unsynced or self.strangers)
 
     def summary(self) -> str:
-        return (f"{self.local} local, {self.synced} synced, {len(self.lost)} lost, "
-                f"{len(self.duplicated)} duplicated, {len(self.mismatched)} mismatched ids, "
-                f"{len(self.unsynced)} not synced, {len(self.strangers)} unknown remote")
+        return (
+            f"{self.local} local, {self.synced} synced, {len(self.lost)} lost, "
+            f"{len(self.duplicated)} duplicated, {len(self.mismatched)} mismatched ids, "
+            f"{len(self.unsynced)} not synced, {len(self.strangers)} unknown remote"
+        )
 
 
 def audit(local_rows: Iterable[tuple[str, int | None, str]], remote_customers: Iterable[dict[str, Any]]) -> Audit:

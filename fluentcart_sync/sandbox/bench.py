@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                         answer = session.get(base + "/customers", params={"search": f"t{number}-"}, timeout=10)
                     else:
                         email = f"t{number}-{sent - kind + 1}@example.com"  # the second POST is a duplicate
-                        answer = session.post(base + "/customers", json={"email": email, "full_name": "B M"}, timeout=10)
+                        answer = session.post(
+                            base + "/customers", json={"email": email, "full_name": "B M"}, timeout=10
+                        )
                     if answer.status_code not in (200, 422):
                         errors.append(str(answer.status_code))
                 except requests.RequestException as err:
@@ -64,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         thread.join()
     elapsed = time.monotonic() - started
     total = sum(counts)
-    print(f"{total} requests in {elapsed:.1f} s with {options.threads} keep-alive sessions: "
-          f"{total / elapsed:.0f} req/s, {len(errors)} errors")
+    print(
+        f"{total} requests in {elapsed:.1f} s with {options.threads} keep-alive sessions: "
+        f"{total / elapsed:.0f} req/s, {len(errors)} errors"
+    )
     if server is not None:
         server.stop()
     return 0

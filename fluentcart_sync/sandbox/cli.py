@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
-        "--db", default=DEFAULT_DB,
+        "--db",
+        default=DEFAULT_DB,
         help=f"SQLite file holding the customers (default {DEFAULT_DB}); {MEMORY} keeps them in memory",
     )
     parser.add_argument("--username", default=None, help="login name accepted by Basic auth")
@@ -40,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction closed without answer")
     parser.add_argument("--serialize", action="store_true", help="answer one request at a time")
     parser.add_argument(
-        "--race-window", type=float, default=0.0,
+        "--race-window",
+        type=float,
+        default=0.0,
         help="seconds between the duplicate-email check and the insert (allows duplicate rows)",
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed for the faults")

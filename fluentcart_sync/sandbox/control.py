@@ -30,8 +30,7 @@ def control(fake: "FakeFluentCart", method: str, route: str, body: bytes) -> tup
         return 200, stats(fake)
     if (method, route) == ("GET", "requests"):
         return 200, [
-            {"method": seen.method, "path": seen.path, "body": seen.body, "query": seen.query,
-             "status": seen.status}
+            {"method": seen.method, "path": seen.path, "body": seen.body, "query": seen.query, "status": seen.status}
             for seen in list(fake.requests_seen)
         ]
     if (method, route) == ("POST", "reset"):

@@ -8,9 +8,7 @@ from typing import Any
 ON_EACH_SIDE = 3
 
 
-def paginate(
-    items: list[Any], *, total: int, per_page: int, page: int, path: str
-) -> dict[str, Any]:
+def paginate(items: list[Any], *, total: int, per_page: int, page: int, path: str) -> dict[str, Any]:
     """The paginator object, keys in FluentCart's order. Page URLs are `<path>/?page=N`, nothing else."""
     last_page = max(1, math.ceil(total / per_page))
 

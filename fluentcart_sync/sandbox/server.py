@@ -15,9 +15,16 @@ from typing import Any
 from .wire import FakeFluentCart
 
 _REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-    502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
@@ -118,9 +125,7 @@ class SandboxServer:
     Starting sets `fake.site_url` to the server's URL, so paginator and user links point at it.
     """
 
-    def __init__(
-        self, fake: FakeFluentCart, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
-    ) -> None:
+    def __init__(self, fake: FakeFluentCart, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
         self.fake = fake
         self.host = host
         self.port = port
@@ -144,8 +149,10 @@ class SandboxServer:
         self.port = self._httpd.server_address[1]
         self.fake.site_url = self.url
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"fluentcart-sandbox-{self.port}", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"fluentcart-sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -134,9 +134,7 @@ class CustomerStore:
         # One connection behind one lock: SQLite serialises writers anyway and a single connection
         # is what makes ":memory:" shared between the server's threads.
         self.lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path or ":memory:", check_same_thread=False, isolation_level=None
-        )
+        self._db = sqlite3.connect(self.path or ":memory:", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         if self.path:
             # WAL + NORMAL survives a killed process (not a power cut) and keeps writes cheap.
@@ -174,8 +172,7 @@ class CustomerStore:
         """How many emails are held by more than one row (the outcome of a lost create race)."""
         with self.lock:
             return self._db.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM customers GROUP BY lower(email)"
-                " HAVING COUNT(*) > 1)"
+                "SELECT COUNT(*) FROM (SELECT 1 FROM customers GROUP BY lower(email) HAVING COUNT(*) > 1)"
             ).fetchone()[0]
 
     def search(
@@ -248,9 +245,7 @@ class CustomerStore:
         names = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self.lock:
-            cursor = self._db.execute(
-                f"INSERT INTO customers ({names}) VALUES ({marks})", list(values.values())
-            )
+            cursor = self._db.execute(f"INSERT INTO customers ({names}) VALUES ({marks})", list(values.values()))
             assert cursor.lastrowid is not None
             row = self.get(cursor.lastrowid)
         assert row is not None

@@ -50,9 +50,7 @@ def sanitize_text_field(value: str) -> str:
     text = value
     if "<" in text:
         # A "<" that does not open a tag becomes an entity rather than eating the rest of the text.
-        text = _LONE_LESS_THAN.sub(
-            lambda m: m.group(0) if ">" in m.group(0) else m.group(0).replace("<", "&lt;"), text
-        )
+        text = _LONE_LESS_THAN.sub(lambda m: m.group(0) if ">" in m.group(0) else m.group(0).replace("<", "&lt;"), text)
         text = _SCRIPT_OR_STYLE.sub("", text)
         text = _TAG.sub("", text).strip(PHP_TRIM)
         text = text.replace("<\n", "&lt;\n")

@@ -286,13 +286,13 @@ class FakeFluentCart:
             rest = True
             inner = path.split(REST_PREFIX, 1)[1]
             if (inner + "/").startswith(NAMESPACE + "/"):
-                route = inner[len(NAMESPACE):]
+                route = inner[len(NAMESPACE) :]
                 list_path = self.site_url + REST_PREFIX + NAMESPACE + "/customers"
         elif "rest_route" in query:
             rest = True
             inner = query["rest_route"]
             if (inner + "/").startswith(NAMESPACE + "/"):
-                route = inner[len(NAMESPACE):]
+                route = inner[len(NAMESPACE) :]
         if route is not None:
             route = "/" + route.strip("/") if route.strip("/") else "/"
         request = _Request(method, route, rest, list_path, query, lower, body)

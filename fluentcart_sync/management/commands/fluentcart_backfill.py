@@ -13,20 +13,38 @@ from fluentcart_sync.services import customer_for_user
 
 
 class Command(BaseCommand):
-    help = ("Push every customer that is not synced to FluentCart (pending, waiting to retry, or failed). "
-            "Running it again pushes nothing that is already synced.")
+    help = (
+        "Push every customer that is not synced to FluentCart (pending, waiting to retry, or failed). "
+        "Running it again pushes nothing that is already synced."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--include-users", action="store_true",
-                            help="First create customers for existing users that have none.")
+        parser.add_argument(
+            "--include-users", action="store_true", help="First create customers for existing users that have none."
+        )
         parser.add_argument("--dry-run", action="store_true", help="Show what would be pushed; send no request.")
         parser.add_argument("--limit", type=int, default=None, metavar="N", help="Push at most N customers.")
-        parser.add_argument("--concurrency", type=int, default=4, metavar="N",
-                            help="Requests in flight at once (default 4). Mind the WordPress host's capacity.")
-        parser.add_argument("--rate", type=float, default=None, metavar="R",
-                            help="At most R requests started per second (protects shared hosts).")
-        parser.add_argument("--chunk-size", type=int, default=1000, metavar="N",
-                            help="Rows read from the database at a time (default 1000).")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=4,
+            metavar="N",
+            help="Requests in flight at once (default 4). Mind the WordPress host's capacity.",
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=None,
+            metavar="R",
+            help="At most R requests started per second (protects shared hosts).",
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=1000,
+            metavar="N",
+            help="Rows read from the database at a time (default 1000).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar or progress lines.")
 
     def handle(self, *args, **options):
@@ -61,17 +79,20 @@ class Command(BaseCommand):
         progress.close()
 
         counts = summary.counts
-        line = (f"Backfill finished in {summary.elapsed:.1f}s: {summary.pushed} pushed "
-                f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
-                f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
-                f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere.")
+        line = (
+            f"Backfill finished in {summary.elapsed:.1f}s: {summary.pushed} pushed "
+            f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
+            f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
+            f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere."
+        )
         self.stdout.write(line)
         if summary.configuration_error:
             raise CommandError(f"Stopped: {summary.configuration_error}")
         if summary.failed:
             raise CommandError(
                 f"{summary.failed} customers did not sync; see their error in the admin "
-                "(FluentCart sync › Customers, filtered by sync status).")
+                "(FluentCart sync › Customers, filtered by sync status)."
+            )
 
     def create_customers_for_users(self, *, dry_run: bool) -> None:
         User = get_user_model()
@@ -91,8 +112,10 @@ class Command(BaseCommand):
     def report_dry_run(self, unsynced, total: int) -> None:
         to_create = unsynced.filter(fluentcart_id__isnull=True).count()
         to_update = unsynced.filter(fluentcart_id__isnull=False).count()
-        self.stdout.write(f"Dry run: {total} customers would be pushed "
-                          f"({to_create} without a FluentCart id: looked up by email or created; "
-                          f"{to_update} with one: updated). No request was sent.")
+        self.stdout.write(
+            f"Dry run: {total} customers would be pushed "
+            f"({to_create} without a FluentCart id: looked up by email or created; "
+            f"{to_update} with one: updated). No request was sent."
+        )
         for customer in unsynced.order_by("pk")[: min(total, 20)]:
             self.stdout.write(f"  {customer.pk}: {customer.email} [{customer.sync_status}]")

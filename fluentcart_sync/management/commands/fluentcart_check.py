@@ -41,8 +41,10 @@ class Diagnosis:
 
 
 class Command(BaseCommand):
-    help = ("Check the FluentCart connection: settings, reaching the server, authenticating, and reading one page "
-            "of customers. Prints the likely cause and fix of a failure; exit code 0 only when everything works.")
+    help = (
+        "Check the FluentCart connection: settings, reaching the server, authenticating, and reading one page "
+        "of customers. Prints the likely cause and fix of a failure; exit code 0 only when everything works."
+    )
 
     def handle(self, *args, **options):
         self.secret = app_settings.APP_PASSWORD or ""
@@ -63,11 +65,17 @@ class Command(BaseCommand):
         for step in STEPS:
             self.say(self.style.SUCCESS(f"  [ok]   {step}"))
         self.say(f"\nVerdict: OK. FluentCart answered in {elapsed * 1000:.0f} ms and holds {page.total} customers.")
-        self.say("Pushing also needs FluentCart's customers/manage permission (an Administrator or a FluentCart "
-                 "Manager has it); reading alone does not prove it.")
+        self.say(
+            "Pushing also needs FluentCart's customers/manage permission (an Administrator or a FluentCart "
+            "Manager has it); reading alone does not prove it."
+        )
         if urlsplit(url).scheme == "http" and not is_loopback_url(url):
-            self.say(self.style.WARNING("Warning: the URL is plain http://, so the application password crosses the "
-                                        "network unencrypted. Use https:// for a real shop."))
+            self.say(
+                self.style.WARNING(
+                    "Warning: the URL is plain http://, so the application password crosses the "
+                    "network unencrypted. Use https:// for a real shop."
+                )
+            )
 
     # -- steps --------------------------------------------------------------------------------------
 
@@ -76,7 +84,9 @@ class Command(BaseCommand):
         if not serious:
             return None
         return Diagnosis(
-            "settings", "; ".join(str(m.msg) for m in serious), "the FLUENTCART_SYNC settings are incomplete or unusable",
+            "settings",
+            "; ".join(str(m.msg) for m in serious),
+            "the FLUENTCART_SYNC settings are incomplete or unusable",
             " ".join(f"[{m.id}] {m.hint}" for m in serious if m.hint) or "Fix the settings above.",
         )
 
@@ -84,8 +94,16 @@ class Command(BaseCommand):
         try:
             client = get_client(pool_size=1)
         except FluentCartConfigurationError as err:
-            return Diagnosis("settings", str(err), "the URL setting is unusable", "Set FLUENTCART_URL to the shop's "
-                             "address, e.g. https://shop.example.com"), None, 0.0
+            return (
+                Diagnosis(
+                    "settings",
+                    str(err),
+                    "the URL setting is unusable",
+                    "Set FLUENTCART_URL to the shop's address, e.g. https://shop.example.com",
+                ),
+                None,
+                0.0,
+            )
         started = time.monotonic()
         try:
             page = client.list_customers(page=1, per_page=10)
@@ -100,7 +118,7 @@ class Command(BaseCommand):
         for step in STEPS[:failed_at]:
             self.say(self.style.SUCCESS(f"  [ok]   {step}"))
         self.say(self.style.ERROR(f"  [FAIL] {diagnosis.step}: {diagnosis.problem}"))
-        for step in STEPS[failed_at + 1:]:
+        for step in STEPS[failed_at + 1 :]:
             self.say(f"  [--]   {step} (not tried)")
         self.say("")
         self.say(self.style.ERROR(f"Verdict: FAILED at “{diagnosis.step}”."))
@@ -132,7 +150,8 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
         reason = _root_reason(cause)
         if isinstance(cause, requests.exceptions.SSLError):
             return Diagnosis(
-                "reach the server", f"TLS error talking to {host}: {_short(reason or cause)}",
+                "reach the server",
+                f"TLS error talking to {host}: {_short(reason or cause)}",
                 "the site's HTTPS certificate is not trusted (self-signed, expired, for another name, or an "
                 "incomplete chain), or the port does not speak HTTPS",
                 "Install a valid certificate on the site (e.g. Let's Encrypt) and use the exact host name it is issued "
@@ -140,42 +159,58 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
             )
         if isinstance(cause, requests.exceptions.ConnectTimeout):
             return Diagnosis(
-                "reach the server", f"no connection to {host} within {timeout[0]:g}s",
+                "reach the server",
+                f"no connection to {host} within {timeout[0]:g}s",
                 "a firewall drops the connection, the host name points at the wrong server, or the site is down",
                 "Check that the site opens in a browser from this machine, and that its firewall lets this server in.",
             )
         if isinstance(reason, NameResolutionError):
             return Diagnosis(
-                "reach the server", f"the host name {host} does not resolve",
-                "a typo in FLUENTCART_URL, or DNS not set up for the site", "Correct the host name in FLUENTCART_URL.",
+                "reach the server",
+                f"the host name {host} does not resolve",
+                "a typo in FLUENTCART_URL, or DNS not set up for the site",
+                "Correct the host name in FLUENTCART_URL.",
             )
         if "refused" in str(reason or cause).lower():
             return Diagnosis(
-                "reach the server", f"connection refused by {host}",
+                "reach the server",
+                f"connection refused by {host}",
                 "nothing listens at that address and port: the web server is down, or the URL has the wrong port or "
-                "scheme", "Start the site, or correct the host, port and http/https in FLUENTCART_URL.",
+                "scheme",
+                "Start the site, or correct the host, port and http/https in FLUENTCART_URL.",
             )
-        return Diagnosis("reach the server", str(err), "the server could not be reached",
-                         "Check FLUENTCART_URL and that the site opens in a browser from this machine.")
+        return Diagnosis(
+            "reach the server",
+            str(err),
+            "the server could not be reached",
+            "Check FLUENTCART_URL and that the site opens in a browser from this machine.",
+        )
     if isinstance(err, FluentCartTimeout):
         return Diagnosis(
-            "reach the server", f"the server accepted the connection but did not answer within {timeout[1]:g}s",
+            "reach the server",
+            f"the server accepted the connection but did not answer within {timeout[1]:g}s",
             "the WordPress host is overloaded or very slow, or a firewall holds the request",
             "Open the site in a browser to see if it is slow; raise FLUENTCART_TIMEOUT if it is merely slow.",
         )
     if isinstance(err, FluentCartTransportError):
-        return Diagnosis("reach the server", str(err), "the connection dropped before an answer came (a crashing PHP "
-                         "worker or a proxy cutting the connection)", "Look at the web server's error log.")
+        return Diagnosis(
+            "reach the server",
+            str(err),
+            "the connection dropped before an answer came (a crashing PHP worker or a proxy cutting the connection)",
+            "Look at the web server's error log.",
+        )
     if isinstance(err, FluentCartAuthError):
         if urlsplit(url).scheme == "http" and not is_loopback_url(url):
             return Diagnosis(
-                "authenticate", "FluentCart refused the credentials (HTTP 401) over plain http://",
+                "authenticate",
+                "FluentCart refused the credentials (HTTP 401) over plain http://",
                 "WordPress accepts Application Passwords only over HTTPS (unless the site's environment type is "
                 "'local'), so over http:// the credentials are ignored",
                 "Use the https:// address of the shop in FLUENTCART_URL.",
             )
         return Diagnosis(
-            "authenticate", "FluentCart refused the credentials (HTTP 401)",
+            "authenticate",
+            "FluentCart refused the credentials (HTTP 401)",
             "a wrong username or application password (the account's login password does not work here), or a host "
             "that strips the Authorization header",
             "In WordPress, Users → Profile → Application Passwords: create one for this user and set it as "
@@ -185,7 +220,8 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
         )
     if isinstance(err, FluentCartPermissionError):
         return Diagnosis(
-            "read customers", "the user is logged in but may not read customers (HTTP 403)",
+            "read customers",
+            "the user is logged in but may not read customers (HTTP 403)",
             "the WordPress user has no FluentCart customer permissions (a Subscriber, for instance)",
             "Give the user the Administrator role, or FluentCart Pro's Manager role (customers view and manage).",
         )
@@ -194,28 +230,39 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
         data = found if isinstance(found := body.get("data"), dict) else {}
         if "wpfluent" in data:
             return Diagnosis(
-                "find FluentCart's API", "FluentCart is active but has no customers route at this URL (404 rest_no_route)",
+                "find FluentCart's API",
+                "FluentCart is active but has no customers route at this URL (404 rest_no_route)",
                 "the URL's path is wrong, or the FluentCart version lacks the v2 customers API",
                 "Set FLUENTCART_URL to the site's address (https://shop.example.com) and update FluentCart.",
             )
         return Diagnosis(
-            "find FluentCart's API", "WordPress answers, but there is no fluent-cart/v2 route (404 rest_no_route)",
+            "find FluentCart's API",
+            "WordPress answers, but there is no fluent-cart/v2 route (404 rest_no_route)",
             "the FluentCart plugin is not active on this site, or FLUENTCART_URL points at another WordPress site",
             "Activate FluentCart in WordPress (Plugins), and check that FLUENTCART_URL is the shop's address.",
         )
     if isinstance(err, FluentCartNotFound):
         return Diagnosis(
-            "find FluentCart's API", "no WordPress REST API at this URL (HTTP 404)",
+            "find FluentCart's API",
+            "no WordPress REST API at this URL (HTTP 404)",
             "FLUENTCART_URL is not the WordPress site's address, or WordPress is installed in a subdirectory",
             "Set FLUENTCART_URL to the address WordPress is installed at (e.g. https://example.com/shop); "
             "…/wp-json/fluent-cart/v2/customers should open in a browser.",
         )
     if isinstance(err, FluentCartServerError) and err.status_code < 300:
-        return Diagnosis("find FluentCart's API", str(err), "a caching plugin, a login wall or a maintenance page answers "
-                         "instead of the REST API", "Exclude /wp-json/ from caching and login protection.")
+        return Diagnosis(
+            "find FluentCart's API",
+            str(err),
+            "a caching plugin, a login wall or a maintenance page answers instead of the REST API",
+            "Exclude /wp-json/ from caching and login protection.",
+        )
     status = getattr(err, "status_code", "?")
-    return Diagnosis("read customers", str(err), f"FluentCart or its host answered HTTP {status}",
-                     "Look at the WordPress error log; run the check again in a minute if the host was busy.")
+    return Diagnosis(
+        "read customers",
+        str(err),
+        f"FluentCart or its host answered HTTP {status}",
+        "Look at the WordPress error log; run the check again in a minute if the host was busy.",
+    )
 
 
 def _root_reason(cause: BaseException | None):

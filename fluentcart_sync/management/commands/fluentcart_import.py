@@ -26,12 +26,20 @@ from fluentcart_sync.services import _remote_differs, build_payload, payload_fin
 
 #: What each remote customer led to (the summary's vocabulary).
 CREATED, LINKED, LINKED_DIFFERS, ALREADY, DUPLICATE, SKIPPED = (
-    "created", "linked", "linked_differs", "already_linked", "duplicate_remote", "skipped")
+    "created",
+    "linked",
+    "linked_differs",
+    "already_linked",
+    "duplicate_remote",
+    "skipped",
+)
 
 
 class Command(BaseCommand):
-    help = ("Import FluentCart's existing customers into local Customer rows, linking by email (ignoring case) "
-            "to customers already here instead of duplicating them. Safe to run again.")
+    help = (
+        "Import FluentCart's existing customers into local Customer rows, linking by email (ignoring case) "
+        "to customers already here instead of duplicating them. Safe to run again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Read FluentCart and report; write nothing.")
@@ -48,8 +56,9 @@ class Command(BaseCommand):
             while True:
                 page = client.list_customers(page=page_number, per_page=MAX_PER_PAGE, ascending=True)
                 if progress is None:
-                    progress = Progress(page.total, self.stdout, label="FluentCart customers",
-                                        enabled=not options["no_progress"])
+                    progress = Progress(
+                        page.total, self.stdout, label="FluentCart customers", enabled=not options["no_progress"]
+                    )
                 for remote in page.customers:
                     outcome, note = import_one(remote, dry_run=dry_run)
                     counts[outcome] += 1
@@ -61,8 +70,10 @@ class Command(BaseCommand):
                     break
                 page_number += 1
         except FluentCartError as err:
-            raise CommandError(f"Stopped after {read} customers, reading page {page_number}: {err}. "
-                               "Nothing read so far is lost; run the import again (it is safe to repeat).") from err
+            raise CommandError(
+                f"Stopped after {read} customers, reading page {page_number}: {err}. "
+                "Nothing read so far is lost; run the import again (it is safe to repeat)."
+            ) from err
         finally:
             if progress is not None:
                 progress.close()
@@ -76,9 +87,12 @@ class Command(BaseCommand):
             f"{verb} read {read} FluentCart customers: {counts[CREATED]} created, "
             f"{counts[LINKED] + counts[LINKED_DIFFERS]} linked to existing local customers by email "
             f"({counts[LINKED_DIFFERS]} of them differ locally and are left to push), {counts[ALREADY]} already linked, "
-            f"{counts[DUPLICATE]} duplicate emails in FluentCart, {counts[SKIPPED]} skipped.")
+            f"{counts[DUPLICATE]} duplicate emails in FluentCart, {counts[SKIPPED]} skipped."
+        )
         if counts[LINKED_DIFFERS] and not dry_run:
-            self.stdout.write("Run `manage.py fluentcart_backfill` to send the local version of the differing customers.")
+            self.stdout.write(
+                "Run `manage.py fluentcart_backfill` to send the local version of the differing customers."
+            )
 
 
 def import_one(remote: dict[str, Any], *, dry_run: bool) -> tuple[str, str]:
@@ -90,8 +104,10 @@ def import_one(remote: dict[str, Any], *, dry_run: bool) -> tuple[str, str]:
     local = Customer.objects.with_email(email).first() if email else None
     if local is not None:
         if local.fluentcart_id:
-            return DUPLICATE, (f"FluentCart customer {remote_id} has the email {email} of FluentCart customer "
-                               f"{local.fluentcart_id}, already linked to local customer {local.pk}: merge them in FluentCart.")
+            return DUPLICATE, (
+                f"FluentCart customer {remote_id} has the email {email} of FluentCart customer "
+                f"{local.fluentcart_id}, already linked to local customer {local.pk}: merge them in FluentCart."
+            )
         return _link(local, remote, dry_run=dry_run)
     customer = _from_remote(remote)
     try:
@@ -125,11 +141,19 @@ def _link(local: Customer, remote: dict[str, Any], *, dry_run: bool) -> tuple[st
         # Django's record is the one pushed: leave it owing a push, now as an update of this id.
         changes.update(sync_status=SyncStatus.PENDING, next_attempt_at=None)
     else:
-        changes.update(sync_status=SyncStatus.SYNCED, synced_fingerprint=payload_fingerprint(payload),
-                       synced_at=timezone.now(), sync_error="", sync_field_errors={}, next_attempt_at=None)
+        changes.update(
+            sync_status=SyncStatus.SYNCED,
+            synced_fingerprint=payload_fingerprint(payload),
+            synced_at=timezone.now(),
+            sync_error="",
+            sync_field_errors={},
+            next_attempt_at=None,
+        )
     try:
         # Conditional: a push that linked this row meanwhile wins, and a row being pushed is left alone.
-        written = Customer.objects.filter(pk=local.pk, fluentcart_id__isnull=True, claimed_until__isnull=True).update(**changes)
+        written = Customer.objects.filter(pk=local.pk, fluentcart_id__isnull=True, claimed_until__isnull=True).update(
+            **changes
+        )
     except IntegrityError:
         written = 0
     if not written:
@@ -144,8 +168,14 @@ def _from_remote(remote: dict[str, Any]) -> Customer:
 
     status = text("status")
     return Customer(
-        email=text("email"), full_name=text("full_name"), first_name=text("first_name"), last_name=text("last_name"),
+        email=text("email"),
+        full_name=text("full_name"),
+        first_name=text("first_name"),
+        last_name=text("last_name"),
         status=status if status in CustomerStatus.values else CustomerStatus.ACTIVE,
-        country=text("country"), city=text("city"), state=text("state"), postcode=text("postcode"),
+        country=text("country"),
+        city=text("city"),
+        state=text("state"),
+        postcode=text("postcode"),
         notes=text("notes"),
     )

@@ -29,8 +29,6 @@ class Command(BaseCommand):
             write=self.stdout.write,
             username=conf.get("USERNAME"),
             password=password,
-            password_source=(
-                "settings FLUENTCART_SYNC['APP_PASSWORD']" if password else "the built-in demo default"
-            ),
+            password_source=("settings FLUENTCART_SYNC['APP_PASSWORD']" if password else "the built-in demo default"),
             stop_event=options.get("stop_event"),
         )

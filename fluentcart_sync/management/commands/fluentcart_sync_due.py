@@ -30,13 +30,22 @@ class Command(BaseCommand):
     help = "Queue (or with --run, push) every customer that is pending or due for a retry. Cron- and worker-friendly."
 
     def add_arguments(self, parser):
-        parser.add_argument("--run", action="store_true",
-                            help="Push here and now instead of queueing tasks.")
+        parser.add_argument("--run", action="store_true", help="Push here and now instead of queueing tasks.")
         parser.add_argument("--concurrency", type=int, default=2, metavar="N", help="With --run: requests in flight.")
-        parser.add_argument("--grace", type=float, default=60, metavar="SECONDS",
-                            help="Leave pending records younger than this to their own task (default 60).")
-        parser.add_argument("--loop", type=float, default=None, metavar="SECONDS",
-                            help="Sweep again every SECONDS until stopped, instead of once.")
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=60,
+            metavar="SECONDS",
+            help="Leave pending records younger than this to their own task (default 60).",
+        )
+        parser.add_argument(
+            "--loop",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="Sweep again every SECONDS until stopped, instead of once.",
+        )
 
     def handle(self, *args, **options):
         if options["concurrency"] < 1:
@@ -51,8 +60,10 @@ class Command(BaseCommand):
         ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
         if options["run"]:
             summary = push_many(ids, concurrency=options["concurrency"])
-            self.stdout.write(f"Swept {summary.total} customers: {summary.pushed} pushed, "
-                              f"{summary.counts['retry']} to retry, {summary.counts['failed']} failed.")
+            self.stdout.write(
+                f"Swept {summary.total} customers: {summary.pushed} pushed, "
+                f"{summary.counts['retry']} to retry, {summary.counts['failed']} failed."
+            )
             if summary.configuration_error:
                 raise CommandError(f"Stopped: {summary.configuration_error}")
             return
@@ -62,6 +73,8 @@ class Command(BaseCommand):
                 queued += 1
             else:
                 refused += 1
-        self.stdout.write(f"Queued {queued} customers for a push" + (f"; the queue refused {refused}." if refused else "."))
+        self.stdout.write(
+            f"Queued {queued} customers for a push" + (f"; the queue refused {refused}." if refused else ".")
+        )
         if refused:
             raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")
