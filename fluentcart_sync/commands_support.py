@@ -28,6 +28,17 @@ def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = 
         last_pk = chunk[-1]
 
 
+def iter_objects(queryset: QuerySet, *, chunk_size: int = 1000) -> Iterator[Any]:
+    """Model instances in ascending key order, a chunk per query (keyset pagination, as iter_ids)."""
+    last_pk = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
+        if not chunk:
+            return
+        yield from chunk
+        last_pk = chunk[-1].pk
+
+
 class Progress:
     """A tqdm bar with rate and ETA on a terminal; a plain line every few seconds otherwise."""
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.batch import push_many
-from fluentcart_sync.commands_support import Progress, iter_ids
+from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
 from fluentcart_sync.models import Customer
 from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be at least 1.")
 
         if options["include_users"]:
-            self.create_customers_for_users(dry_run=options["dry_run"])
+            self.create_customers_for_users(dry_run=options["dry_run"], show_progress=not options["no_progress"])
 
         unsynced = Customer.objects.unsynced()
         total = unsynced.count()
@@ -94,20 +94,27 @@ class Command(BaseCommand):
                 "(FluentCart sync › Customers, filtered by sync status)."
             )
 
-    def create_customers_for_users(self, *, dry_run: bool) -> None:
+    def create_customers_for_users(self, *, dry_run: bool, show_progress: bool) -> None:
         User = get_user_model()
         users = User.objects.filter(fluentcart_customer__isnull=True).exclude(email="")
+        total = users.count()
         if dry_run:
-            self.stdout.write(f"Would create customers for up to {users.count()} users without one.")
+            self.stdout.write(f"Would create customers for up to {total} users without one.")
             return
         created = 0
+        progress = Progress(total, self.stdout, label="users", enabled=show_progress)
         # The backfill pushes these itself, concurrently, right after: no push per save.
         with auto_push_suppressed():
-            for user_id in iter_ids(users):
-                user = User.objects.get(pk=user_id)
+            for user in iter_objects(users):
                 if customer_for_user(user) is not None:
                     created += 1
-        self.stdout.write(f"Created or linked customers for {created} users.")
+                progress.update()
+        progress.close()
+        skipped = total - created
+        self.stdout.write(
+            f"Created or linked customers for {created} users"
+            + (f" ({skipped} skipped: staff, or their email belongs to another user's customer)." if skipped else ".")
+        )
 
     def report_dry_run(self, unsynced, total: int) -> None:
         to_create = unsynced.filter(fluentcart_id__isnull=True).count()

@@ -1,4 +1,4 @@
-"""Measure the sandbox's HTTP throughput: `python -m fluentcart_sync.sandbox.bench [--url URL]`.
+"""Measure the fake FluentCart's HTTP throughput: `python benchmarks/sandbox_throughput.py [--url URL]`.
 
 Without --url it starts an in-memory sandbox in this process. Each thread keeps one
 requests.Session (keep-alive) and alternates list, create and duplicate-create calls.
@@ -7,18 +7,20 @@ requests.Session (keep-alive) and alternates list, create and duplicate-create c
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, no install needed
 
 
 def main(argv: list[str] | None = None) -> int:
     import requests
 
-    from .faults import Faults
-    from .server import SandboxServer
-    from .wire import FakeFluentCart
+    from fluentcart_sync.sandbox import FakeFluentCart, Faults, SandboxServer
 
-    parser = argparse.ArgumentParser(prog="python -m fluentcart_sync.sandbox.bench")
+    parser = argparse.ArgumentParser(prog="benchmarks/sandbox_throughput.py")
     parser.add_argument("--url", help="site URL of a running sandbox (default: start one here)")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
