@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -50,10 +51,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1.")
-        while True:
+        if options["loop"] is None:
             self.sweep(options)
-            if options["loop"] is None:
-                return
+            return
+        if options["loop"] <= 0:
+            raise CommandError("--loop must be a positive number of seconds.")
+        while True:
+            try:
+                self.sweep(options)
+            except CommandError as err:
+                # A worker loop outlives a bad sweep (FluentCart down, credentials being rotated):
+                # say so and try again next round.
+                self.stderr.write(f"Sweep failed: {err}")
+            close_old_connections()  # a long-lived process must not keep a dead connection
             time.sleep(options["loop"])
 
     def sweep(self, options) -> None:
