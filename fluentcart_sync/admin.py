@@ -186,7 +186,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fluentcart_sync.sync_customer")
 
-    @admin.action(description="Push / retry selected customers in FluentCart", permissions=["sync"])
+    @admin.action(description="Push to FluentCart", permissions=["sync"])
     def push_to_fluentcart(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         selected = list(queryset.order_by("pk").values_list("pk", "sync_status"))
         limit = int(app_settings.ADMIN_INLINE_PUSH_LIMIT)
