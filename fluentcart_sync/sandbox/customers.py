@@ -103,14 +103,9 @@ class CustomerRoutes:
         # which is how FluentCart (SELECT, then INSERT, no unique index) stores two rows for one email.
         guard = contextlib.nullcontext() if race else fake.store.lock
         with guard:
-            try:
-                errors, values = read_customer(
-                    request.payload, name_mode=fake.name_mode, email_taken=fake.store.email_taken
-                )
-            except PluginException:
-                return 500, PLUGIN_EXCEPTION, {}
-            if errors:
-                return 422, errors, {}
+            refusal, values = self._read_fields(request)
+            if refusal is not None:
+                return refusal
             if values["user_id"] is None and values["email"].lower() == fake.user_email.lower():
                 # A WordPress user with this email exists: FluentCart links it on its own.
                 values["user_id"] = API_USER_ID
@@ -120,18 +115,26 @@ class CustomerRoutes:
         data = shapes.created_customer(values, row, fake.site_url)
         return 200, {"message": "Customer created successfully!", "data": data}, {}
 
+    def _read_fields(self, request: "_Request") -> tuple[Answer | None, dict[str, Any]]:
+        """The body's customer fields, or the answer refusing them: 422 with FluentCart's
+        `{field: {rule: message}}`, or the 500 its validator crashes into on wrong JSON types."""
+        try:
+            errors, values = read_customer(
+                request.payload, name_mode=self.fake.name_mode, email_taken=self.fake.store.email_taken
+            )
+        except PluginException:
+            return (500, PLUGIN_EXCEPTION, {}), {}
+        if errors:
+            return (422, errors, {}), {}
+        return None, values
+
     def update(self, request: "_Request") -> Answer:
         fake = self.fake
         customer_id = _route_id(request)
         with fake.store.lock:
-            try:
-                errors, values = read_customer(
-                    request.payload, name_mode=fake.name_mode, email_taken=fake.store.email_taken
-                )
-            except PluginException:
-                return 500, PLUGIN_EXCEPTION, {}
-            if errors:
-                return 422, errors, {}
+            refusal, values = self._read_fields(request)
+            if refusal is not None:
+                return refusal
             current = fake.store.get(customer_id)
             if current is None:
                 return _refusal(400, "Customer not found, please reload the page and try again!")
