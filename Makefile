@@ -63,7 +63,7 @@ $(LINT_TOOLS): $(STAMP) requirements-lint.txt
 lint: lint-ruff lint-format lint-types
 
 lint-ruff: $(LINT_TOOLS)
-	$(VENV)/bin/ruff check fluentcart_sync
+	$(VENV)/bin/ruff check fluentcart_sync project tests benchmarks
 
 lint-format: $(LINT_TOOLS)
 	$(VENV)/bin/ruff format --check fluentcart_sync

@@ -26,7 +26,7 @@ def test_imports_every_page_and_marks_rows_synced_without_pushing_back(fake):
     text = run_import()
     assert "read 205 FluentCart customers: 205 created" in text
     assert Customer.objects.count() == 205
-    lists = [r for r in sent(fake, "GET")]
+    lists = list(sent(fake, "GET"))
     assert [r.query["page"] for r in lists] == ["1", "2"]
     assert all(r.query["per_page"] == "199" and r.query["sort_type"] == "asc" for r in lists)
     assert not sent(fake, "POST") and not sent(fake, "PUT"), "importing pushes nothing back"

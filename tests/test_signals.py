@@ -1,7 +1,6 @@
 """Saves queue a push after commit; a broken FluentCart never breaks a save; new users get a customer."""
 
 import pytest
-import responses
 from django.contrib.auth import get_user_model
 from django.db import transaction
 

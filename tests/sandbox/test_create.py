@@ -190,7 +190,7 @@ def test_invalid_json_is_400(call):
 
 
 def test_form_encoded_body_works(fake):
-    from .conftest import SITE, BASE, basic
+    from .conftest import BASE, SITE, basic
 
     status, _, body = fake.handle(
         "POST", SITE + BASE + "/customers",

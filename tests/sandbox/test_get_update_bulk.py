@@ -1,6 +1,5 @@
 """GET /customers/{id}, PUT /customers/{id} (full replace) and the bulk actions."""
 
-import json
 
 FULL = {
     "email": "jane@example.com", "full_name": "Jane Smith", "status": "active", "country": "US",
