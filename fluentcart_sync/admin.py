@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from .client import site_url
 from .conf import app_settings
 from .models import Customer, SyncStatus
 from .services import Outcome, push_customer
@@ -33,19 +34,9 @@ BADGE_COLOURS: dict[str, tuple[str, str]] = {
 }
 
 
-def fluentcart_site_url() -> str:
-    """The WordPress site of the configured URL (the REST base, if given, taken off)."""
-    from .client import REST_BASE
-
-    url = (app_settings.URL or "").strip().rstrip("/")
-    if url.endswith(REST_BASE):
-        url = url[: -len(REST_BASE)]
-    return url
-
-
 def fluentcart_customer_url(fluentcart_id: int) -> str:
     """The customer's page in FluentCart's own admin."""
-    return f"{fluentcart_site_url()}/wp-admin/admin.php?page=fluent-cart#/customers/{int(fluentcart_id)}"
+    return f"{site_url(app_settings.URL)}/wp-admin/admin.php?page=fluent-cart#/customers/{int(fluentcart_id)}"
 
 
 def status_badge(sync_status: str) -> str:

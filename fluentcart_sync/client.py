@@ -75,6 +75,12 @@ def rest_base_url(site_url: str) -> str:
     return url + REST_BASE
 
 
+def site_url(url: str) -> str:
+    """The WordPress site of a configured URL: the inverse of ``rest_base_url``."""
+    url = (url or "").strip().rstrip("/")
+    return url[: -len(REST_BASE)] if url.endswith(REST_BASE) else url
+
+
 @dataclass(frozen=True)
 class CustomerPage:
     """One page of ``GET /customers``."""
@@ -150,15 +156,20 @@ class FluentCartClient:
             total=int(paginator.get("total") or 0),
         )
 
-    def iter_customers(self, *, search: str | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
-        """Every customer (matching ``search``), oldest first, page by page."""
+    def iter_pages(self, *, search: str | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[CustomerPage]:
+        """Every page of customers (matching ``search``), oldest first, until the last one."""
         page = 1
         while True:
             result = self.list_customers(page=page, per_page=per_page, search=search)
-            yield from result.customers
+            yield result
             if result.current_page >= result.last_page or not result.customers:
                 return
             page += 1
+
+    def iter_customers(self, *, search: str | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
+        """Every customer (matching ``search``), oldest first, page by page."""
+        for result in self.iter_pages(search=search, per_page=per_page):
+            yield from result.customers
 
     def find_by_email(self, email: str) -> list[dict[str, Any]]:
         """Customers whose email equals ``email`` exactly, ignoring case, lowest id first.

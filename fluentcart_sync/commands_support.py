@@ -14,29 +14,27 @@ from django.db.models import QuerySet
 def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = None) -> Iterator[int]:
     """Primary keys in ascending order, a chunk at a time (keyset pagination: no OFFSET, no
     growing memory, and rows changed behind us are neither skipped nor repeated)."""
-    last_pk = 0
-    sent = 0
-    while True:
-        size = chunk_size if limit is None else min(chunk_size, limit - sent)
-        if size <= 0:
-            return
-        chunk = list(queryset.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:size])
-        if not chunk:
-            return
-        yield from chunk
-        sent += len(chunk)
-        last_pk = chunk[-1]
+    return _keyset(queryset, chunk_size=chunk_size, limit=limit, ids_only=True)
 
 
 def iter_objects(queryset: QuerySet, *, chunk_size: int = 1000) -> Iterator[Any]:
     """Model instances in ascending key order, a chunk per query (keyset pagination, as iter_ids)."""
+    return _keyset(queryset, chunk_size=chunk_size, limit=None, ids_only=False)
+
+
+def _keyset(queryset: QuerySet, *, chunk_size: int, limit: int | None, ids_only: bool) -> Iterator[Any]:
     last_pk = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
+    sent = 0
+    ordered = queryset.order_by("pk")
+    while limit is None or sent < limit:
+        size = chunk_size if limit is None else min(chunk_size, limit - sent)
+        after = ordered.filter(pk__gt=last_pk)
+        chunk = list(after.values_list("pk", flat=True)[:size] if ids_only else after[:size])
         if not chunk:
             return
         yield from chunk
-        last_pk = chunk[-1].pk
+        sent += len(chunk)
+        last_pk = chunk[-1] if ids_only else chunk[-1].pk
 
 
 class Progress:

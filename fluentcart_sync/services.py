@@ -135,7 +135,10 @@ def build_update_body(payload: dict[str, Any], remote: dict[str, Any]) -> dict[s
     return body
 
 
-def _remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
+def remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
+    """True when FluentCart's record differs from ``payload`` in a field this app pushes
+    (email ignoring case; empty and null alike)."""
+
     def same(ours: Any, theirs: Any) -> bool:
         return (ours or "") == (theirs or "")
 
@@ -269,13 +272,7 @@ def _decide_and_push(customer: Customer, client: FluentCartClient, recreate_miss
     ):
         return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)
     if customer.sync_status == SyncStatus.MISSING_REMOTE and not recreate_missing:
-        return PushResult(
-            Outcome.MISSING_REMOTE,
-            fluentcart_id=customer.fluentcart_id,
-            requested=False,
-            error=_MISSING_REMOTE_MESSAGE,
-            **base,
-        )
+        return _missing_remote(customer.fluentcart_id, base, requested=False)
     errors = local_field_errors(customer)
     if errors:
         return PushResult(
@@ -342,7 +339,7 @@ def _link_existing(client: FluentCartClient, payload: dict[str, Any], base: dict
             f"FluentCart holds {len(matches)} customers with this email; linked the oldest ({remote_id}). "
             f"Merge or delete the others in FluentCart: {others}."
         )
-    if _remote_differs(payload, remote):
+    if remote_differs(payload, remote):
         result = _update(client, remote_id, payload, base, remote=remote)
         result.outcome = Outcome.LINKED if result.outcome == Outcome.UPDATED else result.outcome
         result.fluentcart_id = result.fluentcart_id or remote_id
@@ -363,12 +360,10 @@ def _update(
             remote = client.get_customer(fluentcart_id)
         client.update_customer(fluentcart_id, build_update_body(payload, remote))
     except FluentCartNotFound:
-        return PushResult(Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, **base)
+        return _missing_remote(fluentcart_id, base)
     except FluentCartServerError as err:
         if err.fluentcart_code == 400:  # "Customer not found, please reload the page"
-            return PushResult(
-                Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, **base
-            )
+            return _missing_remote(fluentcart_id, base)
         raise
     except FluentCartDuplicateEmail as err:
         return PushResult(
@@ -386,6 +381,12 @@ _MISSING_REMOTE_MESSAGE = (
     "This customer was deleted in FluentCart. Nothing was re-created automatically; use “Push to FluentCart” "
     "in the admin to create it again."
 )
+
+
+def _missing_remote(fluentcart_id: int | None, base: dict, *, requested: bool = True) -> PushResult:
+    return PushResult(
+        Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, requested=requested, **base
+    )
 
 
 def _failure(err: FluentCartError, base: dict, *, outcome_unknown: bool) -> PushResult:
@@ -438,7 +439,9 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
     if result.requested:
         changes.update(sync_attempts=attempts, last_attempt_at=now)
 
-    if result.outcome in (Outcome.CREATED, Outcome.LINKED, Outcome.UPDATED, Outcome.UNCHANGED):
+    if result.outcome == Outcome.MISSING_REMOTE and not result.requested:
+        pass  # still deleted in FluentCart and nobody asked to re-create it: only release the claim
+    elif result.outcome in (Outcome.CREATED, Outcome.LINKED, Outcome.UPDATED, Outcome.UNCHANGED):
         changes.update(
             sync_status=SyncStatus.SYNCED,
             fluentcart_id=result.fluentcart_id,
@@ -471,8 +474,6 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
             next_attempt_at=None,
             outcome_unknown=result.outcome_unknown,
         )
-    if result.outcome == Outcome.MISSING_REMOTE and not result.requested:
-        changes = {"claimed_until": None, "claim_token": ""}
 
     written = Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes)
     if not written:
@@ -480,13 +481,12 @@ def _record(customer: Customer, token: str, result: PushResult) -> None:
         # POST, so whatever we did is found rather than duplicated.
         logger.warning("Lost the claim on customer %s before recording %s", customer.pk, result.outcome.value)
     # A success is on the row already; a line per record would flood a 500,000-customer backfill.
-    level = (
-        logging.WARNING
-        if result.outcome == Outcome.FAILED
-        else logging.DEBUG
-        if result.outcome.pushed or (result.outcome == Outcome.UNCHANGED)
-        else logging.INFO
-    )
+    if result.outcome == Outcome.FAILED:
+        level = logging.WARNING
+    elif result.outcome.pushed or result.outcome == Outcome.UNCHANGED:
+        level = logging.DEBUG
+    else:
+        level = logging.INFO
     if logger.isEnabledFor(level):
         logger.log(
             level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else ""

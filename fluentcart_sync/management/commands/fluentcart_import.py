@@ -17,12 +17,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fluentcart_sync.client import MAX_PER_PAGE, get_client
+from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import Progress
 from fluentcart_sync.exceptions import FluentCartError
 from fluentcart_sync.models import Customer, CustomerStatus, SyncStatus
 from fluentcart_sync.receivers import auto_push_suppressed
-from fluentcart_sync.services import _remote_differs, build_payload, payload_fingerprint
+from fluentcart_sync.services import build_payload, payload_fingerprint, remote_differs
 
 #: What each remote customer led to (the summary's vocabulary).
 CREATED, LINKED, LINKED_DIFFERS, ALREADY, DUPLICATE, SKIPPED = (
@@ -53,8 +53,7 @@ class Command(BaseCommand):
         progress = None
         page_number, read = 1, 0
         try:
-            while True:
-                page = client.list_customers(page=page_number, per_page=MAX_PER_PAGE, ascending=True)
+            for page in client.iter_pages():  # pages 1, 2, ... in order, as page_number counts
                 if progress is None:
                     progress = Progress(
                         page.total, self.stdout, label="FluentCart customers", enabled=not options["no_progress"]
@@ -66,8 +65,6 @@ class Command(BaseCommand):
                         notes.append(note)
                     progress.update()
                 read += len(page.customers)
-                if page.current_page >= page.last_page or not page.customers:
-                    break
                 page_number += 1
         except FluentCartError as err:
             raise CommandError(
@@ -133,7 +130,7 @@ def import_one(remote: dict[str, Any], *, dry_run: bool) -> tuple[str, str]:
 def _link(local: Customer, remote: dict[str, Any], *, dry_run: bool) -> tuple[str, str]:
     remote_id = int(remote["id"])
     payload = build_payload(local)
-    differs = _remote_differs(payload, remote)
+    differs = remote_differs(payload, remote)
     if dry_run:
         return (LINKED_DIFFERS if differs else LINKED), ""
     changes: dict[str, Any] = {"fluentcart_id": remote_id, "outcome_unknown": False}
