@@ -19,10 +19,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from .client import site_url
+from . import circuit
+from .client import get_client, site_url
 from .conf import app_settings
 from .models import Customer, SyncStatus
-from .services import Outcome, push_customer
+from .outcomes import Outcome
+from .push import push_customer
 
 #: Badge colours per state: green done, blue/grey on its way, amber waiting, red needs a person.
 BADGE_COLOURS: dict[str, tuple[str, str]] = {
@@ -103,7 +105,11 @@ class CustomerAdmin(admin.ModelAdmin):
         return format_html('<span title="{}">{}…</span>', obj.sync_error, obj.sync_error[:80])
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        extra_context = {**(extra_context or {}), "sync_summary": self.sync_summary(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "sync_summary": self.sync_summary(request),
+            "sync_circuit": circuit.state(),
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
     def sync_summary(self, request: HttpRequest) -> list[dict]:
@@ -141,6 +147,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 "unmapped_errors": self._show_remote_field_errors(form, obj),
                 "sync_url": reverse("admin:fluentcart_sync_customer_sync", args=[obj.pk]),
                 "can_sync": self.has_sync_permission(request),
+                "circuit": circuit.state(),
             }
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
@@ -185,6 +192,8 @@ class CustomerAdmin(admin.ModelAdmin):
             self._enqueue_pushes(request, selected, limit)
             return
         counts = {"pushed": 0, "already": 0, "failed": 0, "busy": 0}
+        if not _probe_if_paused(request, self):
+            return
         for customer_id, sync_status in selected:
             # Pushing from here is a person's explicit decision, so it may re-create a customer
             # that was deleted in FluentCart.
@@ -197,8 +206,8 @@ class CustomerAdmin(admin.ModelAdmin):
                 counts["busy"] += 1
             else:
                 counts["failed"] += 1
-            if result.configuration_error:
-                self.message_user(request, f"Stopped: {result.error}", messages.ERROR)
+            if result.configuration_error or result.outcome == Outcome.PAUSED:
+                self.message_user(request, f"Stopped, pushes are paused: {result.error}", messages.ERROR)
                 break
         message = f"{counts['pushed']} pushed, {counts['already']} already synced, {counts['failed']} failed"
         if counts["busy"]:
@@ -238,6 +247,8 @@ def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
         raise PermissionDenied
     customer = get_object_or_404(Customer, pk=object_id)
     change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
+    if not _probe_if_paused(request, model_admin):
+        return HttpResponseRedirect(change_url)
     result = push_customer(customer.pk, recreate_missing=customer.sync_status == SyncStatus.MISSING_REMOTE)
     if result.outcome.pushed:
         model_admin.message_user(
@@ -251,6 +262,30 @@ def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
         )
     elif result.outcome == Outcome.RETRY:
         model_admin.message_user(request, f"Not synced yet, will retry: {result.error}", messages.WARNING)
+    elif result.outcome == Outcome.PAUSED:
+        model_admin.message_user(
+            request, f"Not sent, pushes are paused: {result.error} The change stays owed.", messages.ERROR
+        )
+    elif result.owed_again:
+        model_admin.message_user(
+            request, "Pushed, but the customer was edited meanwhile: the newer version follows.", messages.WARNING
+        )
     else:
         model_admin.message_user(request, f"Sync failed: {result.error}", messages.ERROR)
     return HttpResponseRedirect(change_url)
+
+
+def _probe_if_paused(request: HttpRequest, model_admin: CustomerAdmin) -> bool:
+    """A person pushing while pushes are paused asks FluentCart first (one request): if it answers,
+    pushes resume for everyone; if not, say why and send nothing. True when pushes may go ahead."""
+    if not circuit.is_open():
+        return True
+    if circuit.probe(get_client()):
+        model_admin.message_user(request, "FluentCart answers again: pushes resumed.", messages.SUCCESS)
+        return True
+    model_admin.message_user(
+        request,
+        f"Pushes to FluentCart are paused: {circuit.state().reason} Nothing was sent; every change stays owed.",
+        messages.ERROR,
+    )
+    return False

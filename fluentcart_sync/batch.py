@@ -8,6 +8,10 @@ the database round trips hide behind the remote's latency instead of adding to i
 Each worker thread has its own database connection (Django's connections are per thread) and closes
 it when the batch ends. The caller streams ids in; at most ``2 × threads`` are queued, so memory
 stays flat whatever the number of records.
+
+A batch never hangs and never strands a claim: a row's failure is recorded on that row; a worker
+that dies (a lost database) stops the batch with ``BatchAborted``; the first Ctrl-C stops taking
+new rows and lets the requests in flight finish; a second releases every claim still held at once.
 """
 
 from __future__ import annotations
@@ -21,10 +25,23 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connections
 
+from .claims import release_all
 from .client import FluentCartClient, get_client
-from .services import Outcome, PushResult, push_customer
+from .outcomes import Outcome, PushResult
+from .push import push_customer
 
 _DONE = object()
+#: How often a blocked feeder or joiner wakes to see whether the workers are still there.
+_POLL_SECONDS = 0.2
+
+
+class BatchAborted(Exception):
+    """The batch stopped before its end: its workers died (``cause`` says why) or it was interrupted
+    twice. ``summary`` holds what was done until then."""
+
+    def __init__(self, message: str, summary: BatchSummary):
+        super().__init__(message)
+        self.summary = summary
 
 
 @dataclass
@@ -32,6 +49,8 @@ class BatchSummary:
     counts: Counter = field(default_factory=Counter)
     configuration_error: str = ""
     elapsed: float = 0.0
+    #: Stopped by Ctrl-C (the rows not reached stay owed).
+    interrupted: bool = False
 
     @property
     def pushed(self) -> int:
@@ -39,7 +58,12 @@ class BatchSummary:
 
     @property
     def failed(self) -> int:
-        return self.counts["failed"] + self.counts["retry"] + self.counts["missing_remote"]
+        return self.counts["failed"] + self.counts["missing_remote"]
+
+    @property
+    def owed(self) -> int:
+        """Still to be pushed later, automatically: retries and paused rows."""
+        return self.counts["retry"] + self.counts["paused"]
 
     @property
     def total(self) -> int:
@@ -70,20 +94,28 @@ class RequestGate:
 class RateLimiter:
     """At most ``rate`` request starts per second across all threads (None: no ceiling)."""
 
-    def __init__(self, rate: float | None):
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1.0 / rate if rate else 0.0
-        self.next_slot = time.monotonic()
+        self.clock = clock
+        self.sleep = sleep
+        self.next_slot = clock()
         self.lock = threading.Lock()
 
     def wait(self) -> None:
         if not self.interval:
             return
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             slot = max(self.next_slot, now)
             self.next_slot = slot + self.interval
         if slot > now:
-            time.sleep(slot - now)
+            self.sleep(slot - now)
 
 
 def push_many(
@@ -95,8 +127,12 @@ def push_many(
     client: FluentCartClient | None = None,
     recreate_missing: bool = False,
 ) -> BatchSummary:
-    """Push each id with ``concurrency`` requests in flight; stops early on a configuration error
-    (bad credentials, wrong URL: every record would fail the same way)."""
+    """Push each id with ``concurrency`` requests in flight.
+
+    Stops early on a configuration error (bad credentials, wrong URL: every record would fail the
+    same way). Raises ``BatchAborted`` if the workers die or on a second KeyboardInterrupt; the
+    first KeyboardInterrupt returns the summary with ``interrupted`` set.
+    """
     concurrency = max(1, concurrency)
     client = client or get_client(pool_size=concurrency)
     previous_gate, client.gate = client.gate, RequestGate(concurrency, rate)
@@ -106,6 +142,7 @@ def push_many(
     lock = threading.Lock()
     stop = threading.Event()
     errors: list[BaseException] = []
+    claims: set[str] = set()  # tokens of claims held right now, released if the batch is aborted
 
     def worker() -> None:
         try:
@@ -115,7 +152,7 @@ def push_many(
                     return
                 if stop.is_set():
                     continue  # drain the queue without pushing
-                result = push_customer(customer_id, client=client, recreate_missing=recreate_missing)
+                result = push_customer(customer_id, client=client, recreate_missing=recreate_missing, claims=claims)
                 with lock:
                     summary.counts[result.outcome.value] += 1
                     if result.configuration_error and not summary.configuration_error:
@@ -123,7 +160,7 @@ def push_many(
                         stop.set()
                     if on_result is not None:
                         on_result(result)
-        except BaseException as err:  # a bug or a lost database: stop the batch, report it
+        except BaseException as err:  # a lost database, or a bug outside any row: stop the batch
             errors.append(err)
             stop.set()
         finally:
@@ -134,22 +171,52 @@ def push_many(
     for thread in threads:
         thread.start()
     try:
-        for customer_id in customer_ids:
-            if stop.is_set():
-                break
-            work.put(customer_id)
+        try:
+            _feed(customer_ids, work, stop, threads)
+        except KeyboardInterrupt:
+            summary.interrupted = True  # first Ctrl-C: take no new rows, let the requests in flight end
+            stop.set()
+        _finish(work, threads)
+    except KeyboardInterrupt:
+        # Second Ctrl-C: do not wait. Release what is still claimed, so a re-run can take it at once
+        # (it looks up first: a POST of ours may be in flight).
+        stop.set()
+        release_all(list(claims))
+        summary.interrupted = True
+        summary.elapsed = time.monotonic() - started
+        raise BatchAborted("Interrupted twice: stopped without waiting for the requests in flight", summary) from None
     finally:
-        stop_feeding(work, len(threads))
-        for thread in threads:
-            thread.join()
         client.gate = previous_gate
         close_old_connections()
     summary.elapsed = time.monotonic() - started
     if errors:
-        raise errors[0]
+        raise BatchAborted(f"The batch stopped: {type(errors[0]).__name__}: {errors[0]}", summary) from errors[0]
     return summary
 
 
-def stop_feeding(work: queue.Queue, workers: int) -> None:
-    for _ in range(workers):
-        work.put(_DONE)
+def _feed(customer_ids: Iterable[int], work: queue.Queue, stop: threading.Event, threads: list) -> None:
+    """Queue every id, unless the batch stops; never blocks on a queue that nobody reads."""
+    for customer_id in customer_ids:
+        while True:
+            if stop.is_set() or not any(thread.is_alive() for thread in threads):
+                stop.set()
+                return
+            try:
+                work.put(customer_id, timeout=_POLL_SECONDS)
+                break
+            except queue.Full:
+                continue
+
+
+def _finish(work: queue.Queue, threads: list) -> None:
+    """Tell every live worker to end, and wait for them."""
+    for _ in threads:
+        while any(thread.is_alive() for thread in threads):
+            try:
+                work.put(_DONE, timeout=_POLL_SECONDS)
+                break
+            except queue.Full:
+                continue
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(_POLL_SECONDS)

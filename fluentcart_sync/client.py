@@ -11,14 +11,18 @@ carrying an integer ``code``.
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import __version__
@@ -30,6 +34,7 @@ from .exceptions import (
     FluentCartConfigurationError,
     FluentCartConnectError,
     FluentCartDuplicateEmail,
+    FluentCartLeaseExhausted,
     FluentCartNotFound,
     FluentCartPermissionError,
     FluentCartRateLimited,
@@ -37,8 +42,10 @@ from .exceptions import (
     FluentCartServerError,
     FluentCartTimeout,
     FluentCartTransportError,
+    FluentCartUnexpectedAnswer,
     FluentCartValidationError,
 )
+from .deadlines import DeadlineAdapter, request_deadline
 
 logger = logging.getLogger("fluentcart_sync.client")
 
@@ -46,6 +53,8 @@ REST_BASE = "/wp-json/fluent-cart/v2"
 USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
 #: FluentCart accepts 1-199 per page; anything else silently becomes 10.
 MAX_PER_PAGE = 199
+#: A request is not started with less than this left of its claim's lease: it could not finish.
+LEASE_MARGIN_SECONDS = 1.0
 
 
 def rest_base_url(site_url: str) -> str:
@@ -106,12 +115,15 @@ class FluentCartClient:
     ):
         self.base_url = rest_base_url(site_url)
         self.timeout = timeout
+        #: The longest one request may take in total: connect, send and the whole answer.
+        self.deadline = float(timeout[0]) + float(timeout[1])
+        self._lease = threading.local()  # .ends: monotonic time by which this thread's requests must end
         #: Entered around every request: a batch sets it to bound the requests in flight and their rate.
         self.gate: AbstractContextManager = nullcontext()
         self.session = session or requests.Session()
         # One pool per host, as large as the caller's concurrency, so every worker thread keeps
         # its connection alive instead of opening a new TCP/TLS connection per request.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+        adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.auth = (username, app_password)
@@ -122,22 +134,41 @@ class FluentCartClient:
         # No credentials in reprs: they end up in logs and tracebacks.
         return f"<FluentCartClient {self.base_url}>"
 
+    @contextmanager
+    def bounded_by(self, lease_ends: datetime | None) -> Iterator[None]:
+        """Within the block, this thread's requests must end before ``lease_ends`` (a claim's
+        lease): one that could not is not sent (``FluentCartLeaseExhausted``), and one that is
+        sent is cut off in time. So nothing a push sends can land after its claim has expired."""
+        previous = getattr(self._lease, "ends", None)
+        if lease_ends is not None:
+            left = (lease_ends - timezone.now()).total_seconds()
+            self._lease.ends = time.monotonic() + left - LEASE_MARGIN_SECONDS
+        try:
+            yield
+        finally:
+            self._lease.ends = previous
+
     # -- customer endpoints -------------------------------------------------------------------
 
     def create_customer(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /customers; returns the created customer (``data``). Never retried here."""
         body = self._request("POST", "/customers", json=payload)
-        return body["data"]
+        return _expect_customer(body, "data", "POST /customers")
 
     def get_customer(self, customer_id: int) -> dict[str, Any]:
         """GET /customers/{id}; raises ``FluentCartNotFound`` if FluentCart no longer has it."""
         body = self._request("GET", f"/customers/{int(customer_id)}")
-        return body["customer"]
+        return _expect_customer(body, "customer", "GET /customers/{id}")
 
     def update_customer(self, customer_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """PUT /customers/{id}. FluentCart replaces the whole record, and checks the email
-        against every customer except the one whose ``id`` is in the body, so it is sent there."""
+        against every customer except the one whose ``id`` is in the body, so it is sent there.
+        Returns the record as FluentCart re-read it after the update."""
         body = self._request("PUT", f"/customers/{int(customer_id)}", json={**payload, "id": int(customer_id)})
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            raise FluentCartUnexpectedAnswer(
+                "FluentCart answered PUT /customers/{id} with JSON that is not FluentCart's", status_code=200, body=body
+            )
         return body["data"]
 
     def list_customers(
@@ -148,7 +179,11 @@ class FluentCartClient:
         if search:
             params["search"] = search
         body = self._request("GET", "/customers", params=params)
-        paginator = body["customers"]
+        paginator = body.get("customers") if isinstance(body, dict) else None
+        if not isinstance(paginator, dict) or not isinstance(paginator.get("data", []), list):
+            raise FluentCartUnexpectedAnswer(
+                "FluentCart answered GET /customers with JSON that is not FluentCart's", status_code=200, body=body
+            )
         return CustomerPage(
             customers=list(paginator.get("data") or []),
             current_page=int(paginator.get("current_page") or page),
@@ -179,7 +214,9 @@ class FluentCartClient:
         """
         wanted = email.strip().lower()
         matches = [
-            c for c in self.iter_customers(search=email.strip()) if str(c.get("email", "")).strip().lower() == wanted
+            c
+            for c in self.iter_customers(search=search_term_for(email))
+            if str(c.get("email", "")).strip().lower() == wanted
         ]
         return sorted(matches, key=lambda c: int(c["id"]))
 
@@ -187,17 +224,25 @@ class FluentCartClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.base_url + path
-        try:
-            with self.gate:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
-            raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
-        except requests.exceptions.ReadTimeout as err:
-            raise FluentCartTimeout(f"FluentCart did not answer {method} {path} within {self.timeout[1]:g}s") from err
-        except requests.exceptions.ConnectionError as err:
-            raise _connection_error(err, self.base_url, method, path) from err
-        except requests.exceptions.RequestException as err:
-            raise FluentCartTransportError(f"{method} {path} failed: {err}") from err
+        with self.gate:
+            # Measured after the gate: time spent waiting there counts against the lease.
+            seconds = self._seconds_allowed(method, path)
+            timeout = (min(self.timeout[0], seconds), min(self.timeout[1], seconds))
+            with request_deadline(seconds) as guard:
+                try:
+                    response = self.session.request(method, url, timeout=timeout, **kwargs)
+                except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
+                    if guard.expired:
+                        raise self._too_slow(method, path, seconds) from err
+                    raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
+                except requests.exceptions.ReadTimeout as err:
+                    raise self._too_slow(method, path, seconds) from err
+                except requests.exceptions.ConnectionError as err:
+                    if guard.expired:
+                        raise self._too_slow(method, path, seconds) from err
+                    raise _connection_error(err, self.base_url, method, path) from err
+                except requests.exceptions.RequestException as err:
+                    raise FluentCartTransportError(f"{method} {path} failed: {err}") from err
 
         if 200 <= response.status_code < 300:
             try:
@@ -210,6 +255,43 @@ class FluentCartClient:
                     response=response,
                 ) from err
         raise error_from_response(response, method, path)
+
+    def _seconds_allowed(self, method: str, path: str) -> float:
+        ends = getattr(self._lease, "ends", None)
+        if ends is None:
+            return self.deadline
+        left = ends - time.monotonic()
+        if left < min(self.deadline, 2 * LEASE_MARGIN_SECONDS):
+            raise FluentCartLeaseExhausted(
+                f"{method} {path} not sent: the push's claim had {max(left, 0):.1f}s left, too little for a request "
+                "to finish (a long wait for the rate limit, or a slow push); it is retried"
+            )
+        return min(self.deadline, left)
+
+    def _too_slow(self, method: str, path: str, seconds: float) -> FluentCartTimeout:
+        return FluentCartTimeout(f"FluentCart did not answer {method} {path} completely within {seconds:g}s")
+
+
+def search_term_for(email: str) -> str:
+    """The search that finds ``email``: in FluentCart's email match ``%`` and ``_`` are unescaped
+    LIKE wildcards, so an email holding them is searched by its longest part without them: still a
+    superset of the exact matches (compared afterwards), but as selective as the email allows,
+    instead of a pattern that can match most of the store."""
+    email = email.strip()
+    parts = [part for part in re.split(r"[%_]", email) if part]
+    return max(parts, key=len) if parts else email
+
+
+def _expect_customer(body: Any, key: str, what: str) -> dict[str, Any]:
+    """``body[key]``, a customer with an id, or ``FluentCartUnexpectedAnswer``."""
+    customer = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(customer, dict) or customer.get("id") in (None, ""):
+        raise FluentCartUnexpectedAnswer(
+            f"FluentCart answered {what} with JSON that is not FluentCart's (no {key!r} customer)",
+            status_code=200,
+            body=body,
+        )
+    return customer
 
 
 def _connection_error(

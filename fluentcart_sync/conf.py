@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "USERNAME": "",
     "APP_PASSWORD": "",
     # Seconds: (connect, read). A number means the read timeout, with a short connect timeout.
+    # connect + read is also each request's total deadline: a server that trickles its answer is cut
+    # off then, however often it sends a byte.
     "TIMEOUT": 10.0,
     "CONNECT_TIMEOUT": 3.05,
     # Push new and changed customers automatically after their transaction commits.
@@ -32,11 +34,19 @@ DEFAULTS: dict[str, Any] = {
     # A claim on a row expires after this long, so a crashed worker's records are taken up again.
     # Keep it well above the time one push can take (a few requests, each bounded by TIMEOUT).
     "LEASE_SECONDS": 300,
-    # Retry policy for transient failures (network, timeouts, 429, 5xx).
-    "MAX_ATTEMPTS": 8,
+    # Retry policy for transient failures (network, timeouts, 429, 5xx): exponential backoff from
+    # RETRY_BASE_SECONDS up to RETRY_MAX_SECONDS between attempts, for RETRY_WINDOW_SECONDS after
+    # the first failure of a run, then `failed`. MAX_ATTEMPTS (None: no limit) can end it sooner.
+    "MAX_ATTEMPTS": None,
     "RETRY_BASE_SECONDS": 30,
     "RETRY_MAX_SECONDS": 6 * 3600,
+    "RETRY_WINDOW_SECONDS": 3 * 24 * 3600,
     "RETRY_AFTER_CAP_SECONDS": 600,
+    # After a POST that got no answer, no new POST for that customer for this long: the first could
+    # still be processed. None: twice the request deadline (connect + read timeout).
+    "QUARANTINE_SECONDS": None,
+    # How often a process re-reads whether the circuit is open (pushes paused).
+    "CIRCUIT_CHECK_SECONDS": 5,
     # Name of the Django Tasks backend the push task is enqueued on.
     "TASK_BACKEND": "default",
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
@@ -62,6 +72,19 @@ class FluentCartSyncSettings:
                 raise ValueError(f"TIMEOUT must be a number of seconds or a (connect, read) pair, not {value!r}")
             return float(value[0]), float(value[1])
         return float(self.CONNECT_TIMEOUT), float(value)
+
+    @property
+    def request_deadline(self) -> float:
+        """The longest one request may take in total, answer included."""
+        connect, read = self.timeout
+        return connect + read
+
+    @property
+    def quarantine_seconds(self) -> float:
+        value = self.QUARANTINE_SECONDS
+        if value is None:
+            return 2 * self.request_deadline
+        return float(value)
 
 
 app_settings = FluentCartSyncSettings()

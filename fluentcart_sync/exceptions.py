@@ -21,6 +21,9 @@ class FluentCartError(Exception):
 
     #: Another attempt later may succeed (network trouble, overload).
     transient = False
+    #: The configuration is at fault (credentials, permissions, URL): every request will fail the
+    #: same way until a person fixes it, so the circuit opens (``circuit.py``).
+    configuration = False
 
 
 class FluentCartTransportError(FluentCartError):
@@ -39,7 +42,14 @@ class FluentCartConnectError(FluentCartTransportError):
 
 
 class FluentCartTimeout(FluentCartTransportError):
-    """The request was sent but no answer came within the read timeout."""
+    """The request was sent but no complete answer came within its deadline."""
+
+
+class FluentCartLeaseExhausted(FluentCartTransportError):
+    """Not sent: too little of the push's claim was left for a request to finish inside it (a long
+    wait at the rate gate, or a slow push). Nothing reached FluentCart; the push is retried."""
+
+    may_have_reached_server = False
 
 
 class FluentCartAPIError(FluentCartError):
@@ -71,13 +81,19 @@ class FluentCartDuplicateEmail(FluentCartValidationError):
 class FluentCartAuthError(FluentCartAPIError):
     """401: wrong or missing credentials (FluentCart cannot tell which)."""
 
+    configuration = True
+
 
 class FluentCartPermissionError(FluentCartAPIError):
     """403: the WordPress user lacks FluentCart's customer permissions."""
 
+    configuration = True
+
 
 class FluentCartRouteNotFound(FluentCartAPIError):
     """404 ``rest_no_route``: wrong URL, or the FluentCart plugin is not active."""
+
+    configuration = True
 
 
 class FluentCartNotFound(FluentCartAPIError):
@@ -107,3 +123,8 @@ class FluentCartServerError(FluentCartAPIError):
 
 class FluentCartBadRequest(FluentCartAPIError):
     """Any other 4xx: a request this app should never have sent."""
+
+
+class FluentCartUnexpectedAnswer(FluentCartServerError):
+    """A 2xx whose JSON is not what FluentCart sends (a proxy, a cache, another plugin): the request
+    may or may not have been applied."""

@@ -2,12 +2,32 @@
 
 Tasks only make a push happen sooner; whatever happens to them, a record whose ``sync_status`` is
 pending or retrying is found again by the sweep and the backfill.
+
+**Who writes what.** The row holds two kinds of columns. The customer's data (email, names,
+address, ...) is written by ordinary saves: the admin, forms, host code. The sync state
+(``SYNC_STATE_FIELDS``: remote id, status, claim, what FluentCart holds, ...) is written only by the
+sync engine, with conditional UPDATEs that name the claim and the data revision they expect
+(``claims.py``). ``Customer.save()`` never writes a sync column of an existing row, so an instance
+loaded long ago cannot write back an old remote id or clear another worker's claim.
+
+We keep both on one row rather than moving the state to a table of its own: ``fluentcart_id`` and
+``sync_status`` stay plain columns that the admin, host code and the docs filter on, a push still
+claims and reads everything it needs in one statement, and the rule "only the engine writes these"
+is enforced in one place, ``save()``.
+
+**The data revision.** Every save that changes a pushed field bumps ``data_revision`` and marks the
+row owed (``pending``) in the same UPDATE, computed by the database from the row as it is, not from
+what the instance last saw. A push records ``synced`` only if the revision it sent is still the
+current one; an edit saved while a push is in flight therefore leaves the row owed, and it is pushed
+again instead of lost.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 
 from .validation import (
@@ -31,6 +51,50 @@ class SyncStatus(models.TextChoices):
 
 #: States that the sweep and the backfill push.
 UNSYNCED_STATES = (SyncStatus.PENDING, SyncStatus.RETRYING, SyncStatus.FAILED)
+
+#: The model fields whose values FluentCart holds: a change to one of them is owed to FluentCart.
+PUSHED_MODEL_FIELDS = (
+    "email",
+    "full_name",
+    "first_name",
+    "last_name",
+    "status",
+    "country",
+    "city",
+    "state",
+    "postcode",
+    "notes",
+)
+
+#: Columns only the sync engine writes (``claims.py``); ``Customer.save()`` never writes them on an
+#: existing row.
+SYNC_STATE_FIELDS = frozenset(
+    {
+        "data_revision",
+        "fluentcart_id",
+        "sync_status",
+        "sync_error",
+        "sync_field_errors",
+        "sync_attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "synced_at",
+        "synced_fingerprint",
+        "synced_revision",
+        "outcome_unknown",
+        "posted_email",
+        "posted_revision",
+        "quarantine_until",
+        "failing_since",
+        "remote_duplicates",
+        "claimed_until",
+        "claim_token",
+    }
+)
+
+#: The columns a save that changes pushed data sets through expressions. MySQL evaluates an
+#: UPDATE's assignments left to right, so these go first: they must compare against the old data.
+_OWED_MARKERS = ("data_revision", "sync_status", "next_attempt_at")
 
 
 class CustomerStatus(models.TextChoices):
@@ -78,7 +142,10 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # -- sync state ------------------------------------------------------------------------------
+    # -- sync state: written only by the sync engine (see the module docstring) ---------------------
+    # Bumped by every save that changes a pushed field; a push records `synced` only for the
+    # revision it sent.
+    data_revision = models.PositiveBigIntegerField(default=1, editable=False)
     fluentcart_id = models.PositiveBigIntegerField("FluentCart id", null=True, blank=True, unique=True, editable=False)
     sync_status = models.CharField(
         max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING, editable=False, db_index=True
@@ -89,11 +156,23 @@ class Customer(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     synced_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # What was last sent successfully: a save that changes none of it sends nothing.
+    # What FluentCart holds (the fingerprint of the last payload it accepted) and the data revision
+    # it came from: a save that changes none of it sends nothing.
     synced_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    synced_revision = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     # An earlier attempt ended without knowing whether FluentCart stored the customer (timeout,
     # dropped connection, 5xx on POST): the next attempt must look the email up before any POST.
     outcome_unknown = models.BooleanField(default=False, editable=False)
+    # The email and revision of the POST that may be in flight, written before it goes out: after
+    # an unknown outcome the look-up uses this email, not one edited since.
+    posted_email = models.CharField(max_length=EMAIL_MAX_LENGTH, blank=True, editable=False)
+    posted_revision = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # No new POST before this time: an earlier POST with an unknown outcome could still land.
+    quarantine_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the current run of transient failures began: retries go on for RETRY_WINDOW_SECONDS.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
+    remote_duplicates = models.JSONField("FluentCart duplicates", default=list, blank=True, editable=False)
     # A worker's claim: only the holder of claim_token may record an outcome, until claimed_until.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
@@ -130,10 +209,92 @@ class Customer(models.Model):
         self.normalise()
         super().clean_fields(exclude=exclude)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_pushed_data = instance.pushed_data()
+        return instance
+
+    def pushed_data(self) -> tuple | None:
+        """The pushed fields' values, or None if some are deferred (not loaded)."""
+        loaded = self.__dict__
+        if any(name not in loaded for name in PUSHED_MODEL_FIELDS):
+            return None
+        return tuple(loaded[name] for name in PUSHED_MODEL_FIELDS)
+
     def save(self, *args, **kwargs):
+        """Save the customer's data; on an existing row, never a sync column (see the module docstring).
+
+        When a pushed field differs from what the row holds, the same UPDATE bumps ``data_revision``
+        and marks the row ``pending`` (unless it was deleted in FluentCart, which only a person re-creates).
+        """
         self.normalise()
-        super().save(*args, **kwargs)
+        if self._state.adding or kwargs.get("force_insert"):
+            super().save(*args, **kwargs)
+            self._loaded_pushed_data = self.pushed_data()
+            return
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            names = [f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in SYNC_STATE_FIELDS]
+        else:
+            names = [name for name in update_fields if name not in SYNC_STATE_FIELDS]
+        writes_pushed = any(name in PUSHED_MODEL_FIELDS for name in names)
+        if writes_pushed:
+            self._assign_owed_markers()
+            names = [*_OWED_MARKERS, *names]
+        # Tells the post_save receiver whether this save changed the data as this instance knew it
+        # (a stale instance writing back old values is marked owed by the UPDATE; the sweep sends it).
+        self._pushed_data_changed = writes_pushed and self.pushed_data() != getattr(self, "_loaded_pushed_data", None)
+        # With update_fields, a save of a row that is gone raises instead of quietly becoming an
+        # INSERT with stale sync state.
+        kwargs["update_fields"] = names
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            for name in _OWED_MARKERS:
+                if isinstance(self.__dict__.get(name), Combinable):
+                    del self.__dict__[name]  # deferred: read from the database on next access
+        self._loaded_pushed_data = self.pushed_data()
+
+    def _assign_owed_markers(self) -> None:
+        """Database expressions: if any pushed column differs from the value being saved, bump the
+        revision and owe a push, all decided inside the UPDATE from the row as it is now."""
+        unchanged = Q(**{name: getattr(self, name) for name in PUSHED_MODEL_FIELDS})
+        self.data_revision = Case(When(unchanged, then=F("data_revision")), default=F("data_revision") + 1)
+        self.sync_status = Case(
+            When(unchanged, then=F("sync_status")),
+            When(sync_status=SyncStatus.MISSING_REMOTE, then=Value(SyncStatus.MISSING_REMOTE.value)),
+            default=Value(SyncStatus.PENDING.value),
+        )
+        self.next_attempt_at = Case(
+            When(unchanged | Q(sync_status=SyncStatus.MISSING_REMOTE), then=F("next_attempt_at")),
+            default=None,
+            output_field=models.DateTimeField(),
+        )
+
+    def _do_update(self, base_qs, using, pk_val, values, *args, **kwargs):
+        # MySQL evaluates assignments left to right: the owed markers must see the old data.
+        values = sorted(values, key=lambda item: item[0].name not in _OWED_MARKERS)
+        return super()._do_update(base_qs, using, pk_val, values, *args, **kwargs)
 
     @property
     def is_synced(self) -> bool:
         return self.sync_status == SyncStatus.SYNCED
+
+
+class SyncCircuit(models.Model):
+    """One row: whether pushes are paused because FluentCart refuses the configuration (``circuit.py``)."""
+
+    KEY = "fluentcart"
+
+    key = models.CharField(max_length=32, primary_key=True, default=KEY, editable=False)
+    is_open = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    last_probe_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "FluentCart circuit"
+
+    def __str__(self) -> str:
+        return f"paused: {self.reason}" if self.is_open else "pushing"

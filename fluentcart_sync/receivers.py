@@ -12,7 +12,7 @@ from functools import partial
 from django.db import transaction
 
 from .conf import app_settings
-from .models import Customer, SyncStatus
+from .models import Customer
 
 logger = logging.getLogger("fluentcart_sync.receivers")
 
@@ -30,21 +30,19 @@ def auto_push_suppressed() -> Iterator[None]:
 
 
 def customer_saved(sender, instance: Customer, created: bool, raw: bool = False, **kwargs) -> None:
-    """Queue a push for a new customer, or for a synced one whose pushed fields changed."""
+    """Queue a push for a new customer, or for one whose pushed fields this save changed.
+
+    The save itself has already marked the row owed, in its own UPDATE (``Customer.save``), so a
+    lost task only delays the push: the sweep finds the row. A save that changed no pushed field
+    queues nothing.
+    """
     if raw or not app_settings.AUTO_PUSH or _auto_push_suppressed.get():
         return  # fixtures being loaded, or pushing switched off
-    from .services import build_payload, payload_fingerprint
     from .tasks import enqueue_push
 
-    if not created:
-        if instance.sync_status == SyncStatus.MISSING_REMOTE:
-            return  # re-creating a customer deleted in FluentCart is a person's decision
-        if instance.synced_fingerprint == payload_fingerprint(build_payload(instance)):
-            return  # nothing FluentCart holds has changed: send nothing
-        if instance.sync_status != SyncStatus.PENDING:
-            # Mark the row as owing a push first, so a lost task is still found by the sweep.
-            Customer.objects.filter(pk=instance.pk).update(sync_status=SyncStatus.PENDING, next_attempt_at=None)
-            instance.sync_status = SyncStatus.PENDING
+    if not created and not getattr(instance, "_pushed_data_changed", False):
+        return
+    instance._pushed_data_changed = False
     # After commit: a rollback must not reach FluentCart, and the worker must see the row.
     transaction.on_commit(partial(enqueue_push, instance.pk), robust=True)
 
@@ -53,7 +51,7 @@ def user_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> 
     """Give every new user a linked Customer (which is then pushed like any other)."""
     if raw or not created or not app_settings.CREATE_CUSTOMER_FOR_NEW_USERS:
         return
-    from .services import customer_for_user
+    from .users import customer_for_user
 
     try:
         with transaction.atomic():

@@ -26,12 +26,29 @@ def push_customer_task(customer_id: int) -> str:
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
     tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
     """
-    from . import services  # services imports models; keep this module importable before apps are ready
+    from .outcomes import Outcome
+    from .push import push_customer  # imports models: keep this module importable before apps are ready
 
-    result = services.push_customer(customer_id)
-    if result.outcome == services.Outcome.RETRY:
+    result = push_customer(customer_id, client=_worker_client())
+    if result.outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
     return result.outcome.value
+
+
+def _worker_client():
+    """One client per worker process (and per settings): its connection pool and resolved
+    environment are reused by every task the process runs, instead of built per task."""
+    from .client import get_client
+
+    key = (app_settings.URL, app_settings.USERNAME, app_settings.APP_PASSWORD, app_settings.timeout)
+    cached = _clients.get(key)
+    if cached is None:
+        _clients.clear()
+        cached = _clients[key] = get_client()
+    return cached
+
+
+_clients: dict = {}
 
 
 def enqueue_retry(customer_id: int) -> bool:

@@ -66,3 +66,13 @@ def fake():
 def sent(fake, method=None):
     """The requests the fake received (optionally one method's), oldest first."""
     return [r for r in fake.requests_seen if method is None or r.method == method]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuit_cache():
+    """Each process caches whether pushes are paused; a test starts from the database's answer."""
+    from fluentcart_sync import circuit
+
+    circuit.forget_cached_state()
+    yield
+    circuit.forget_cached_state()

@@ -137,13 +137,14 @@ def test_gives_up_after_max_attempts_and_says_what_to_do(fake, fluentcart_settin
     assert "Gave up after 3 attempts" in customer.sync_error
 
 
-def test_bad_credentials_fail_with_the_setting_to_check_and_no_password(fake, fluentcart_settings):
+def test_bad_credentials_pause_pushes_with_the_setting_to_check_and_no_password(fake, fluentcart_settings):
     fluentcart_settings["APP_PASSWORD"] = "wrong secret value"
     customer = make_customer()
     result = push_customer(customer)
     customer.refresh_from_db()
     assert result.configuration_error
-    assert customer.sync_status == SyncStatus.FAILED
+    # Not the customer's fault: it stays owed (the circuit is open), never `failed`.
+    assert customer.sync_status == SyncStatus.RETRYING
     assert "FLUENTCART_APP_PASSWORD" in customer.sync_error
     assert "wrong secret value" not in customer.sync_error
 

@@ -3,7 +3,8 @@ can defer tasks; a push that crashed half-way looks the email up before posting 
 
 import pytest
 
-from fluentcart_sync import services
+from fluentcart_sync.client import FluentCartClient
+
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 from fluentcart_sync.services import Outcome, push_customer
@@ -62,17 +63,18 @@ def test_an_immediate_backend_leaves_the_retry_to_the_sweep(fake):
 
 def test_a_push_that_crashed_after_its_post_looks_up_before_posting_again(fake, monkeypatch):
     customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
-    real_create = services.FluentCartClient.create_customer
+    real_create = FluentCartClient.create_customer
 
     def create_then_crash(self, payload):
         real_create(self, payload)
         raise RuntimeError("a bug after FluentCart stored the customer")
 
-    monkeypatch.setattr(services.FluentCartClient, "create_customer", create_then_crash)
-    with pytest.raises(RuntimeError):
-        push_customer(customer.pk)
+    monkeypatch.setattr(FluentCartClient, "create_customer", create_then_crash)
+    crashed = push_customer(customer.pk)  # the row's failure, recorded on it: never raised
+    assert crashed.outcome == Outcome.RETRY and "RuntimeError" in crashed.error
     customer.refresh_from_db()
     assert customer.claimed_until is None and customer.outcome_unknown
+    assert "a bug after FluentCart stored the customer" in customer.sync_error
 
     monkeypatch.undo()
     assert push_customer(customer.pk).outcome == Outcome.LINKED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from fluentcart_sync.batch import push_many
+from fluentcart_sync.batch import BatchAborted, BatchSummary, push_many
 from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
 from fluentcart_sync.models import Customer
 from fluentcart_sync.receivers import auto_push_suppressed
@@ -70,22 +70,27 @@ class Command(BaseCommand):
             return
 
         progress = Progress(total, self.stdout, enabled=not options["no_progress"])
-        summary = push_many(
-            iter_ids(unsynced, chunk_size=options["chunk_size"], limit=options["limit"]),
-            concurrency=options["concurrency"],
-            rate=options["rate"],
-            on_result=lambda result: progress.update(),
-        )
+        try:
+            summary = push_many(
+                iter_ids(unsynced, chunk_size=options["chunk_size"], limit=options["limit"]),
+                concurrency=options["concurrency"],
+                rate=options["rate"],
+                on_result=lambda result: progress.update(),
+            )
+        except BatchAborted as aborted:
+            progress.close()
+            self.write_summary(aborted.summary, "stopped")
+            if aborted.summary.interrupted:
+                self.stderr.write(f"{aborted} (claims released; run the backfill again to carry on).")
+                raise SystemExit(130) from None
+            raise CommandError(str(aborted)) from aborted
         progress.close()
 
-        counts = summary.counts
-        line = (
-            f"Backfill finished in {summary.elapsed:.1f}s: {summary.pushed} pushed "
-            f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
-            f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
-            f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere."
-        )
-        self.stdout.write(line)
+        if summary.interrupted:
+            self.write_summary(summary, "interrupted")
+            self.stderr.write("Interrupted: no new customers taken; run the backfill again to carry on.")
+            raise SystemExit(130)
+        self.write_summary(summary, "finished")
         if summary.configuration_error:
             raise CommandError(f"Stopped: {summary.configuration_error}")
         if summary.failed:
@@ -93,6 +98,17 @@ class Command(BaseCommand):
                 f"{summary.failed} customers did not sync; see their error in the admin "
                 "(FluentCart sync › Customers, filtered by sync status)."
             )
+
+    def write_summary(self, summary: BatchSummary, how: str) -> None:
+        counts = summary.counts
+        self.stdout.write(
+            f"Backfill {how} in {summary.elapsed:.1f}s: {summary.pushed} pushed "
+            f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
+            f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
+            f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere"
+            + (f", {counts['paused']} paused (FluentCart refuses the configuration)" if counts["paused"] else "")
+            + "."
+        )
 
     def create_customers_for_users(self, *, dry_run: bool, show_progress: bool) -> None:
         User = get_user_model()

@@ -10,7 +10,9 @@ from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
-from fluentcart_sync.batch import push_many
+from fluentcart_sync import circuit
+from fluentcart_sync.batch import BatchAborted, push_many
+from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.tasks import enqueue_push
@@ -59,17 +61,27 @@ class Command(BaseCommand):
         while True:
             try:
                 self.sweep(options)
-            except CommandError as err:
-                # A worker loop outlives a bad sweep (FluentCart down, credentials being rotated):
-                # say so and try again next round.
+            except Exception as err:
+                # A worker loop outlives a bad sweep (FluentCart down, credentials being rotated, the
+                # database restarting): say so and try again next round.
                 self.stderr.write(f"Sweep failed: {err}")
             close_old_connections()  # a long-lived process must not keep a dead connection
             time.sleep(options["loop"])
 
     def sweep(self, options) -> None:
+        circuit.forget_cached_state()
+        if circuit.is_open():
+            # Pushes are paused: one request tells whether FluentCart accepts us again.
+            if not circuit.probe(get_client()):
+                self.stdout.write(f"Pushes paused, FluentCart still refuses: {circuit.state().reason}")
+                return
+            self.stdout.write("FluentCart answers again: pushes resumed.")
         ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
         if options["run"]:
-            summary = push_many(ids, concurrency=options["concurrency"])
+            try:
+                summary = push_many(ids, concurrency=options["concurrency"])
+            except BatchAborted as aborted:
+                raise CommandError(str(aborted)) from aborted
             self.stdout.write(
                 f"Swept {summary.total} customers: {summary.pushed} pushed, "
                 f"{summary.counts['retry']} to retry, {summary.counts['failed']} failed."

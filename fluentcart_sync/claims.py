@@ -1,0 +1,327 @@
+"""The sync state machine's writes: claiming a row, remembering a POST before it goes out,
+recording an outcome, releasing a claim. Nothing else writes the sync columns of a customer.
+
+Every write here is a conditional UPDATE that names the claim token it holds (and, to record
+``synced``, the data revision it pushed), so a worker whose lease ran out, or a push overtaken by an
+edit, can never write state that is no longer true.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from contextlib import nullcontext
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .conf import app_settings
+from .models import Customer, SyncStatus
+from .outcomes import Outcome, PushResult
+
+logger = logging.getLogger("fluentcart_sync.services")
+
+
+# -- claims ---------------------------------------------------------------------------------------
+
+
+def claim_and_read(customer_id: int) -> tuple[str, Customer] | None:
+    """Take the row for one push and read it as claimed; None if another worker holds it or it is gone.
+
+    One UPDATE ... RETURNING where the database has it (PostgreSQL, SQLite 3.35+), else the same
+    UPDATE and a SELECT. The same statement remembers what a create would POST (email and revision)
+    before anything is sent. A row whose previous claim expired unreleased (its worker crashed or
+    stalled) may have been POSTed already: taking it over marks the outcome unknown and quarantines
+    new POSTs, so the next step is a look-up, never a second POST.
+    """
+    connection = connections[router.db_for_write(Customer)]
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        False,  # posted_*: only a row with no remote id, no unknown outcome and no stale claim
+        False,
+        adapt(now + timedelta(seconds=app_settings.quarantine_seconds)),
+        adapt(now + timedelta(seconds=app_settings.LEASE_SECONDS)),
+        token,
+        customer_id,
+        adapt(now),
+    ]
+    returning = can_return_from_update(connection)
+    sql = _claim_sql(connection, returning=returning)
+    if returning:
+        rows = list(Customer.objects.db_manager(connection.alias).raw(sql, params))
+        return (token, rows[0]) if rows else None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        taken = cursor.rowcount
+    fresh = Customer.objects.filter(pk=customer_id, claim_token=token).order_by().first() if taken else None
+    return (token, fresh) if fresh is not None else None
+
+
+def can_return_from_update(connection: Any) -> bool:
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+
+
+def _claim_sql(connection: Any, *, returning: bool) -> str:
+    """The claim as one UPDATE. The assignments are ordered so that each sees the old lease
+    (MySQL evaluates them left to right; the others see the old row anyway)."""
+    qn = connection.ops.quote_name
+    meta = Customer._meta
+    col = {f.name: qn(f.column) for f in meta.concrete_fields}
+    stale = f"{col['claimed_until']} IS NOT NULL"
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET "
+        f"{col['posted_email']} = CASE WHEN {col['fluentcart_id']} IS NULL AND {col['outcome_unknown']} = %s "
+        f"AND {col['claimed_until']} IS NULL THEN {col['email']} ELSE {col['posted_email']} END, "
+        f"{col['posted_revision']} = CASE WHEN {col['fluentcart_id']} IS NULL AND {col['outcome_unknown']} = %s "
+        f"AND {col['claimed_until']} IS NULL THEN {col['data_revision']} ELSE {col['posted_revision']} END, "
+        f"{col['quarantine_until']} = CASE WHEN {stale} THEN %s ELSE {col['quarantine_until']} END, "
+        f"{col['outcome_unknown']} = CASE WHEN {stale} THEN {_true(connection)} ELSE {col['outcome_unknown']} END, "
+        f"{col['claimed_until']} = %s, {col['claim_token']} = %s "
+        f"WHERE {col[meta.pk.name]} = %s AND ({col['claimed_until']} IS NULL OR {col['claimed_until']} < %s)"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(col.values())
+    return sql
+
+
+def _true(connection: Any) -> str:
+    return "TRUE" if connection.vendor in ("postgresql", "mysql") else "1"
+
+
+def remember_post(customer: Customer, token: str, email: str, revision: int) -> bool:
+    """Before a POST that the claim did not already remember (a re-created customer, or a new POST
+    after a quarantine): write its email and revision. False if the claim was lost."""
+    return bool(
+        Customer.objects.filter(pk=customer.pk, claim_token=token).update(posted_email=email, posted_revision=revision)
+    )
+
+
+def release(customer_id: int, token: str, *, outcome_unknown: bool = False) -> None:
+    changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
+    if outcome_unknown:
+        changes.update(_unknown_outcome_changes())
+    Customer.objects.filter(pk=customer_id, claim_token=token).update(**changes)
+
+
+def release_all(tokens: Iterable[str]) -> int:
+    """Release claims a batch still holds when it is aborted; a POST of theirs may be in flight."""
+    tokens = list(tokens)
+    if not tokens:
+        return 0
+    return Customer.objects.filter(claim_token__in=tokens).update(
+        claimed_until=None, claim_token="", **_unknown_outcome_changes()
+    )
+
+
+def _unknown_outcome_changes() -> dict[str, Any]:
+    """A POST may be in flight for rows without a remote id: look up first, and quarantine new POSTs."""
+    no_remote = Q(fluentcart_id__isnull=True)
+    until = timezone.now() + timedelta(seconds=app_settings.quarantine_seconds)
+    return {
+        "outcome_unknown": Case(When(no_remote, then=Value(True)), default="outcome_unknown"),
+        "quarantine_until": Case(When(no_remote, then=Value(until)), default="quarantine_until"),
+    }
+
+
+# -- recording outcomes -----------------------------------------------------------------------------
+
+
+def retry_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter; a server's Retry-After wins when longer (up to a cap)."""
+    base = float(app_settings.RETRY_BASE_SECONDS)
+    delay = min(float(app_settings.RETRY_MAX_SECONDS), base * (2 ** min(max(0, attempt - 1), 40)))
+    delay = random.uniform(delay / 2, delay)  # jitter spreads a burst of failures over time
+    if retry_after is not None:
+        delay = max(delay, min(float(retry_after), float(app_settings.RETRY_AFTER_CAP_SECONDS)))
+    return delay
+
+
+def record(customer: Customer, token: str, result: PushResult) -> None:
+    """Write the outcome on the row and release the claim, only while holding the claim.
+
+    ``synced`` is written only if the row's data revision is still the one pushed; otherwise
+    what FluentCart now holds is recorded all the same, the row stays owed and
+    ``result.owed_again`` is set, so the caller pushes again.
+    """
+    changes = _changes_for(customer, result)
+    try:
+        written = _write(customer, token, result, changes)
+    except IntegrityError:
+        written = _write_link_collision(customer, token, result)
+    if not written:
+        # Our lease ran out and another worker took the row; it looks the email up before any
+        # POST, so whatever we did is found rather than duplicated.
+        logger.warning("Lost the claim on customer %s before recording %s", customer.pk, result.outcome.value)
+    _log(customer, result)
+
+
+def _write(customer: Customer, token: str, result: PushResult, changes: dict[str, Any]) -> bool:
+    mine = Customer.objects.filter(pk=customer.pk, claim_token=token)
+    links_an_id = changes.get("fluentcart_id", customer.fluentcart_id) != customer.fluentcart_id
+    with _savepoint_if_in_transaction() if links_an_id else nullcontext():
+        if not result.outcome.succeeded:
+            return bool(mine.update(**changes))
+        if mine.filter(data_revision=result.revision).update(sync_status=SyncStatus.SYNCED, **changes):
+            return True
+        # Edited while the push was in flight: FluentCart holds an older revision; still owed.
+        written = bool(mine.update(sync_status=SyncStatus.PENDING, **changes))
+    result.owed_again = written
+    return written
+
+
+def _savepoint_if_in_transaction():
+    """Inside a caller's transaction, an IntegrityError must roll back to a savepoint, not poison the
+    transaction; outside one (the batch, the tasks) autocommit needs nothing, and costs no query."""
+    alias = router.db_for_write(Customer)
+    return transaction.atomic(using=alias) if connections[alias].in_atomic_block else nullcontext()
+
+
+def _write_link_collision(customer: Customer, token: str, result: PushResult) -> bool:
+    """Another local customer took this FluentCart id meanwhile (unique ``fluentcart_id``)."""
+    owner = Customer.objects.filter(fluentcart_id=result.fluentcart_id).exclude(pk=customer.pk).first()
+    result.outcome = Outcome.FAILED
+    result.error = link_collision_message(customer, result.fluentcart_id, owner)
+    changes = _changes_for(customer, result)
+    changes["fluentcart_id"] = customer.fluentcart_id if customer.fluentcart_id != result.fluentcart_id else None
+    return bool(Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes))
+
+
+def link_collision_message(customer: Customer, fluentcart_id: int | None, owner: Customer | None) -> str:
+    owner_text = f"local customer #{owner.pk} ({owner.email})" if owner else "another local customer"
+    return (
+        f"FluentCart customer {fluentcart_id} (found by this email) already belongs to {owner_text}; it was not "
+        f"linked to customer #{customer.pk} ({customer.email}). Decide which local customer it is: push "
+        f"#{owner.pk if owner else '?'} to give FluentCart its current email, or change this customer's email."
+    )
+
+
+def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
+    now = timezone.now()
+    attempts = customer.sync_attempts + (1 if result.requested else 0)
+    changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
+    if result.requested:
+        changes.update(sync_attempts=attempts, last_attempt_at=now)
+    outcome = result.outcome
+
+    if outcome == Outcome.MISSING_REMOTE and not result.requested:
+        return changes  # still deleted in FluentCart and nobody asked to re-create it: only release
+    if outcome.succeeded:
+        changes.update(
+            fluentcart_id=result.fluentcart_id,
+            sync_error=result.error,
+            sync_field_errors={},
+            synced_fingerprint=result.fingerprint,
+            synced_revision=result.revision,
+            outcome_unknown=False,
+            posted_email="",
+            quarantine_until=None,
+            failing_since=None,
+            next_attempt_at=None,
+            remote_duplicates=result.duplicates,
+        )
+        if outcome != Outcome.UNCHANGED:
+            changes.update(synced_at=now, sync_attempts=0)
+        return changes
+    if outcome == Outcome.MISSING_REMOTE:
+        changes.update(sync_status=SyncStatus.MISSING_REMOTE, sync_error=result.error, next_attempt_at=None)
+        return changes
+    if outcome in (Outcome.RETRY, Outcome.PAUSED):
+        return changes | _retry_changes(customer, result, attempts, now)
+    changes.update(
+        sync_status=SyncStatus.FAILED,
+        sync_error=result.error,
+        sync_field_errors=result.field_errors,
+        next_attempt_at=None,
+        failing_since=None,
+        outcome_unknown=result.outcome_unknown,
+    )
+    if result.fluentcart_id and not customer.fluentcart_id:
+        changes["fluentcart_id"] = result.fluentcart_id  # linked, but FluentCart refused part of it
+    if result.duplicates:
+        changes["remote_duplicates"] = result.duplicates
+    if result.posted and result.outcome_unknown:
+        changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
+    return changes
+
+
+def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -> dict[str, Any]:
+    """A transient failure keeps the row owed, retrying with backoff until the retry window closes;
+    a configuration failure keeps it owed until the circuit closes (never ``failed``)."""
+    changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown}
+    if result.posted and result.outcome_unknown:
+        changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
+    if result.configuration_error:
+        changes.update(
+            sync_status=SyncStatus.RETRYING,
+            sync_error=f"{result.error}. Pushes are paused until FluentCart accepts the configuration again; "
+            "this customer is pushed then, without anyone pressing a button.",
+            next_attempt_at=now,
+            failing_since=Coalesce("failing_since", Value(now)),
+        )
+        return changes
+    failing_since = customer.failing_since or now
+    window = timedelta(seconds=float(app_settings.RETRY_WINDOW_SECONDS))
+    max_attempts = app_settings.MAX_ATTEMPTS
+    if now - failing_since >= window or (max_attempts and attempts >= max_attempts):
+        changes.update(
+            sync_status=SyncStatus.FAILED,
+            sync_error=f"Gave up after {attempts} attempts since {failing_since:%Y-%m-%d %H:%M} UTC. Last error: "
+            f"{result.error}. Push again once FluentCart is reachable.",
+            sync_field_errors={},
+            next_attempt_at=None,
+            failing_since=None,
+        )
+        return changes
+    delay = retry_delay(attempts, result.retry_after)
+    next_at = now + timedelta(seconds=delay)
+    if result.not_before is not None and result.not_before > next_at:
+        next_at = result.not_before
+    changes.update(
+        sync_status=SyncStatus.RETRYING,
+        sync_error=f"{result.error} (attempt {attempts}; next try in {(next_at - now).total_seconds():.0f}s)",
+        next_attempt_at=next_at,
+        failing_since=Coalesce("failing_since", Value(now)),
+    )
+    return changes
+
+
+def record_crash(customer: Customer, token: str, error: BaseException) -> PushResult:
+    """A push raised (a bug, a database error): the error goes on the row, which stays owed and
+    looks the email up before any POST, since one may have been sent; the claim is released."""
+    message = f"The push crashed: {type(error).__name__}: {error}"[:2000]
+    result = PushResult(Outcome.RETRY, customer.pk, error=message, outcome_unknown=True, posted=True, requested=False)
+    changes = {
+        "claimed_until": None,
+        "claim_token": "",
+        "sync_status": SyncStatus.RETRYING,
+        "sync_error": message,
+        "next_attempt_at": timezone.now() + timedelta(seconds=float(app_settings.RETRY_BASE_SECONDS)),
+        **_unknown_outcome_changes(),
+    }
+    Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes)
+    logger.error("Customer %s: push crashed", customer.pk, exc_info=error)
+    return result
+
+
+def _log(customer: Customer, result: PushResult) -> None:
+    # A success is on the row already; a line per record would flood a 500,000-customer backfill.
+    if result.outcome == Outcome.FAILED:
+        level = logging.WARNING
+    elif result.outcome.succeeded:
+        level = logging.DEBUG
+    else:
+        level = logging.INFO
+    if logger.isEnabledFor(level):
+        logger.log(
+            level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else ""
+        )

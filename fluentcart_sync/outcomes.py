@@ -1,0 +1,55 @@
+"""What one push ended with: the ``Outcome`` names and the ``PushResult`` the engine records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    CREATED = "created"  # POST made a new FluentCart customer
+    LINKED = "linked"  # an existing FluentCart customer with this email was linked
+    UPDATED = "updated"  # PUT sent the changed fields
+    UNCHANGED = "unchanged"  # already synced, nothing changed: no request
+    RETRY = "retry"  # transient failure, retried later
+    FAILED = "failed"  # permanent failure: a person must act
+    MISSING_REMOTE = "missing_remote"  # the FluentCart customer was deleted there
+    BUSY = "busy"  # another worker holds the claim, or the row is gone
+    PAUSED = "paused"  # the circuit is open (FluentCart refuses our configuration): nothing sent, still owed
+
+    @property
+    def pushed(self) -> bool:
+        return self in (Outcome.CREATED, Outcome.LINKED, Outcome.UPDATED)
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (Outcome.CREATED, Outcome.LINKED, Outcome.UPDATED, Outcome.UNCHANGED)
+
+
+@dataclass
+class PushResult:
+    outcome: Outcome
+    customer_id: int
+    fluentcart_id: int | None = None
+    error: str = ""
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+    #: The failure is the configuration's (credentials, permissions, URL): every record will fail
+    #: the same way, so a batch stops and the circuit opens instead of burning through the queue.
+    configuration_error: bool = False
+    retry_after: float | None = None
+    #: Not before this time: an earlier POST with an unknown outcome could still land.
+    not_before: datetime | None = None
+    outcome_unknown: bool = False
+    #: A POST went out in this attempt and got no answer from FluentCart: it could still be
+    #: processed, so no new POST before the quarantine ends.
+    posted: bool = False
+    fingerprint: str = ""
+    #: The data revision this push sent (the row's ``data_revision`` when it was claimed).
+    revision: int | None = None
+    requested: bool = True  # a request was sent (counts as an attempt)
+    #: Other FluentCart customers that share this email.
+    duplicates: list[int] = field(default_factory=list)
+    #: The row was edited while the push was in flight: FluentCart holds an older revision, and
+    #: the row is owed again.
+    owed_again: bool = False

@@ -1,0 +1,88 @@
+"""What a push sends: the POST and PUT bodies, the fingerprint of what FluentCart holds, the local
+validation run before anything is sent, and the one way field errors are summarised for people."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from .conf import app_settings
+from .models import PUSHED_MODEL_FIELDS, Customer
+
+#: The fields this app owns in FluentCart. Everything else on the remote record is preserved.
+PUSHED_FIELDS = PUSHED_MODEL_FIELDS
+
+
+def build_payload(customer: Customer) -> dict[str, Any]:
+    """The POST body: every field FluentCart stores, status always (it stores NULL otherwise),
+    all three name fields (valid in full-name and first/last-name mode), never ``wp_user``."""
+    customer.normalise()
+    payload: dict[str, Any] = {
+        "email": customer.email,
+        "full_name": customer.full_name,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "status": customer.status,
+        "country": customer.country or None,
+        "city": customer.city or None,
+        "state": customer.state or None,
+        "postcode": customer.postcode or None,
+        "notes": customer.notes or "",
+    }
+    if app_settings.SEND_USER_ID and customer.user_id:
+        # Opt-in only: FluentCart links this WordPress user id without any check.
+        payload["user_id"] = customer.user_id
+    return payload
+
+
+def payload_fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def build_update_body(payload: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any]:
+    """A PUT replaces the whole record: start from what FluentCart holds, so the fields this app
+    does not manage (the WordPress user link, aov) survive, then lay our fields over it."""
+    body: dict[str, Any] = {}
+    if remote.get("user_id") not in (None, "", "0", 0):
+        body["user_id"] = int(remote["user_id"])
+    if remote.get("aov") is not None:
+        body["aov"] = remote["aov"]
+    body.update(payload)
+    return body
+
+
+def same_value(name: str, ours: Any, theirs: Any) -> bool:
+    """Equal as FluentCart sees it: emails ignoring case, empty and null alike."""
+    if name == "email":
+        return str(ours or "").strip().lower() == str(theirs or "").strip().lower()
+    return (ours or "") == (theirs or "")
+
+
+def differing_fields(payload: dict[str, Any], remote: dict[str, Any]) -> list[str]:
+    """The pushed fields whose value in ``remote`` differs from ``payload``."""
+    return [name for name in PUSHED_FIELDS if not same_value(name, payload[name], remote.get(name))]
+
+
+def remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
+    """True when FluentCart's record differs from ``payload`` in a field this app pushes
+    (email ignoring case; empty and null alike)."""
+    return bool(differing_fields(payload, remote))
+
+
+def local_field_errors(customer: Customer) -> dict[str, list[str]]:
+    """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut."""
+    try:
+        customer.clean_fields(exclude=["user"])
+    except ValidationError as err:
+        return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
+    if not customer.full_name:
+        return {"full_name": ["A name is required: FluentCart refuses customers without one."]}
+    return {}
+
+
+def summarise(prefix: str, field_errors: dict[str, list[str]]) -> str:
+    """``"prefix: field: message; field: message"``: the one format of field errors in messages."""
+    return prefix + ": " + "; ".join(f"{name}: {' '.join(messages)}" for name, messages in field_errors.items())

@@ -1,0 +1,333 @@
+"""Pushing one customer: the decision (nothing, refuse, update, look up, create) and the requests.
+
+One push, whoever asks for it (the post-save task, the admin, the backfill, the sweep):
+
+1. **Claim** the row (``claims.claim_and_read``): two workers never push one customer at once, and
+   since emails are unique locally this also serialises every POST of one email, which FluentCart
+   itself does not (it has no unique index on email). The claim remembers what a create will POST.
+2. **Decide** from the row as claimed, and **talk** to FluentCart. A POST is never re-sent blindly:
+   after an answer that leaves the outcome unknown, the email that was POSTed is looked up first,
+   and no new POST goes out until the first could no longer land (the quarantine). Every request
+   ends before the claim's lease does (``client.bounded_by``).
+3. **Record** the outcome (``claims.record``): ``synced`` only for the data revision that was sent.
+   An edit saved meanwhile leaves the row owed, and the push goes round again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from . import circuit
+from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post
+from .client import FluentCartClient, get_client
+from .exceptions import (
+    FluentCartAPIError,
+    FluentCartConnectError,
+    FluentCartDuplicateEmail,
+    FluentCartError,
+    FluentCartNotFound,
+    FluentCartRateLimited,
+    FluentCartServerError,
+    FluentCartTransportError,
+    FluentCartValidationError,
+)
+from .models import Customer, SyncStatus
+from .outcomes import Outcome, PushResult
+from .payloads import (
+    PUSHED_FIELDS,
+    build_payload,
+    build_update_body,
+    differing_fields,
+    local_field_errors,
+    payload_fingerprint,
+    same_value,
+    summarise,
+)
+
+logger = logging.getLogger("fluentcart_sync.services")
+
+#: An edit that lands during a push sends the push round again; after this many rounds the row is
+#: left owed for the sweep (a customer edited non-stop must not hold a worker forever).
+MAX_ROUNDS = 3
+
+
+def push_customer(
+    customer: Customer | int,
+    *,
+    client: FluentCartClient | None = None,
+    recreate_missing: bool = False,
+    claims: set[str] | None = None,
+) -> PushResult:
+    """Push one customer (create, link or update) and record the outcome on its row.
+
+    Never raises for anything FluentCart, the network or the row does: the outcome is on the row
+    and in the returned ``PushResult``. ``recreate_missing`` is a person's explicit decision to
+    create a new FluentCart customer for a record whose remote customer was deleted there.
+    ``claims``, when given, holds the tokens of claims in progress, so a batch that is aborted can
+    release them.
+    """
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    client = client or get_client()
+    for _ in range(MAX_ROUNDS):
+        result = _push_once(customer_id, client, recreate_missing, claims)
+        if not result.owed_again:
+            return result
+        recreate_missing = False  # the first round has re-created it, if that was asked
+    return result
+
+
+def _push_once(customer_id: int, client: FluentCartClient, recreate_missing: bool, claims: set[str] | None) -> PushResult:
+    if circuit.is_open():
+        # FluentCart refuses our configuration: every push would fail alike. The row stays owed.
+        return PushResult(Outcome.PAUSED, customer_id, error=circuit.state().reason, requested=False)
+    claimed = claim_and_read(customer_id)  # held by another worker, or deleted: nothing to do
+    if claimed is None:
+        return PushResult(Outcome.BUSY, customer_id, requested=False)
+    token, fresh = claimed
+    if claims is not None:
+        claims.add(token)
+    try:
+        try:
+            with client.bounded_by(fresh.claimed_until):
+                result = _decide_and_push(fresh, token, client, recreate_missing)
+            record(fresh, token, result)
+        except Exception as err:  # a bug, a database error: this row's failure, not the batch's
+            return record_crash(fresh, token, err)
+    finally:
+        if claims is not None:
+            claims.discard(token)
+    if result.configuration_error:
+        circuit.open_circuit(result.error)
+    return result
+
+
+def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, recreate_missing: bool) -> PushResult:
+    payload = build_payload(customer)
+    fingerprint = payload_fingerprint(payload)
+    base: dict[str, Any] = {"customer_id": customer.pk, "fingerprint": fingerprint, "revision": customer.data_revision}
+
+    if customer.fluentcart_id and customer.sync_status != SyncStatus.MISSING_REMOTE:
+        if customer.synced_fingerprint == fingerprint:
+            return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)
+    if customer.sync_status == SyncStatus.MISSING_REMOTE and not recreate_missing:
+        return _missing_remote(customer.fluentcart_id, base, requested=False)
+    errors = local_field_errors(customer)
+    if errors:
+        return PushResult(
+            Outcome.FAILED,
+            error=summarise("Fix the customer before pushing", errors),
+            field_errors=errors,
+            requested=False,
+            **base,
+        )
+
+    fluentcart_id = None if (customer.sync_status == SyncStatus.MISSING_REMOTE) else customer.fluentcart_id
+    try:
+        if fluentcart_id:
+            return _update(client, fluentcart_id, payload, base)
+        return _create_or_link(client, customer, token, payload, base)
+    except FluentCartError as err:
+        return _failure(err, base, outcome_unknown=customer.outcome_unknown)
+
+
+def _create_or_link(
+    client: FluentCartClient, customer: Customer, token: str, payload: dict[str, Any], base: dict
+) -> PushResult:
+    now = timezone.now()
+    if customer.outcome_unknown:
+        # An earlier POST may have landed, under the email it carried then: look before creating again.
+        found = _link_existing(client, customer, customer.posted_email or payload["email"], payload, base)
+        if found is not None:
+            return found
+        if customer.posted_email and not same_value("email", customer.posted_email, payload["email"]):
+            found = _link_existing(client, customer, payload["email"], payload, base)
+            if found is not None:
+                return found
+        if customer.quarantine_until and customer.quarantine_until > now:
+            return PushResult(
+                Outcome.RETRY,
+                error="An earlier request to create this customer got no answer and could still be processed by "
+                f"FluentCart; no new one is sent before {customer.quarantine_until:%H:%M:%S} UTC, so the customer "
+                "is never created twice",
+                not_before=customer.quarantine_until,
+                outcome_unknown=True,
+                **base,
+            )
+    if customer.posted_email != payload["email"] or customer.posted_revision != customer.data_revision:
+        # The claim remembers a first POST; a re-creation or a POST after a quarantine is remembered here.
+        if not remember_post(customer, token, payload["email"], customer.data_revision):
+            return PushResult(Outcome.BUSY, requested=False, **base)
+    try:
+        created = client.create_customer(payload)
+    except FluentCartDuplicateEmail:
+        found = _link_existing(client, customer, payload["email"], payload, base)
+        if found is not None:
+            return found
+        return PushResult(
+            Outcome.FAILED,
+            error="FluentCart says this email already exists, but no customer with exactly this email "
+            "was found in its search. Check the customer in FluentCart, then push again.",
+            field_errors={"email": ["Email already exists in FluentCart."]},
+            **base,
+        )
+    except (FluentCartTransportError, FluentCartServerError) as err:
+        if isinstance(err, FluentCartConnectError) or not getattr(err, "may_have_reached_server", True):
+            raise  # never reached the server: nothing was created
+        # The POST may have created the customer (FluentCart even answers 500 after storing it).
+        try:
+            found = _link_existing(client, customer, payload["email"], payload, base)
+            looked = True
+        except FluentCartError:
+            found, looked = None, False
+        if found is not None:
+            return found
+        # FluentCart's own 500 means PHP finished with the request: not found now is not created.
+        # No answer (or a proxy's 502/504) means it may still be running: look up again, and
+        # send no new POST before the quarantine ends.
+        finished = answered_by_fluentcart(err)
+        result = _failure(err, base, outcome_unknown=not (finished and looked))
+        result.posted = not finished
+        return result
+    return PushResult(Outcome.CREATED, fluentcart_id=int(created["id"]), **base)
+
+
+def answered_by_fluentcart(err: FluentCartError) -> bool:
+    """An error answer FluentCart itself gave (its JSON with a ``code``), not a proxy's or no answer."""
+    return isinstance(err, FluentCartAPIError) and isinstance(err.body, dict) and "code" in err.body
+
+
+def _link_existing(
+    client: FluentCartClient, customer: Customer, email: str, payload: dict[str, Any], base: dict
+) -> PushResult | None:
+    """Link the FluentCart customer with this exact email, bringing it up to date if it differs.
+
+    A FluentCart customer that another local customer already owns is never taken over.
+    """
+    matches = client.find_by_email(email)
+    if not matches:
+        return None
+    ids = [int(m["id"]) for m in matches]
+    owners = dict(
+        Customer.objects.filter(fluentcart_id__in=ids).exclude(pk=customer.pk).values_list("fluentcart_id", "pk")
+    )
+    free = [m for m in matches if int(m["id"]) not in owners]
+    if not free:
+        owner = Customer.objects.filter(pk=owners[ids[0]]).first()
+        return PushResult(Outcome.FAILED, error=link_collision_message(customer, ids[0], owner), **base)
+    remote = free[0]
+    remote_id = int(remote["id"])
+    duplicates = [i for i in ids if i != remote_id]
+    warning = ""
+    if duplicates:
+        warning = (
+            f"FluentCart holds {len(ids)} customers with this email ({', '.join(map(str, ids))}); linked {remote_id}. "
+            f"Merge or delete the others in FluentCart: {', '.join(map(str, duplicates))}."
+        )
+        logger.warning("Customer %s (%s): %s", customer.pk, email, warning)
+    if differing_fields(payload, remote):
+        result = _update(client, remote_id, payload, base, remote=remote)
+        result.outcome = Outcome.LINKED if result.outcome == Outcome.UPDATED else result.outcome
+        result.fluentcart_id = result.fluentcart_id or remote_id
+        result.duplicates = duplicates
+        if warning:
+            result.error = f"{result.error} {warning}".strip()
+        return result
+    return PushResult(Outcome.LINKED, fluentcart_id=remote_id, error=warning, duplicates=duplicates, **base)
+
+
+def _update(
+    client: FluentCartClient,
+    fluentcart_id: int,
+    payload: dict[str, Any],
+    base: dict,
+    remote: dict[str, Any] | None = None,
+) -> PushResult:
+    try:
+        if remote is None:
+            remote = client.get_customer(fluentcart_id)
+        stored = client.update_customer(fluentcart_id, build_update_body(payload, remote))
+    except FluentCartNotFound:
+        return _missing_remote(fluentcart_id, base)
+    except FluentCartServerError as err:
+        if err.fluentcart_code == 400:  # "Customer not found, please reload the page"
+            return _missing_remote(fluentcart_id, base)
+        raise
+    except FluentCartDuplicateEmail as err:
+        return PushResult(
+            Outcome.FAILED,
+            fluentcart_id=fluentcart_id,
+            field_errors=err.field_errors,
+            error="Another FluentCart customer already has this email. Change the email here, or merge the two "
+            "customers in FluentCart, then push again.",
+            **base,
+        )
+    kept = _fields_not_stored(payload, stored)
+    if kept:
+        return PushResult(
+            Outcome.FAILED,
+            fluentcart_id=fluentcart_id,
+            field_errors=kept,
+            error=summarise("FluentCart accepted the update but kept other values", kept),
+            **base,
+        )
+    return PushResult(Outcome.UPDATED, fluentcart_id=fluentcart_id, **base)
+
+
+def _fields_not_stored(payload: dict[str, Any], stored: dict[str, Any]) -> dict[str, list[str]]:
+    """Check the PUT's answer (FluentCart re-reads the row): a customer linked to a WordPress user
+    keeps its own email whatever the body says, and a field may come back changed or dropped."""
+    if not isinstance(stored, dict) or "email" not in stored:
+        return {}
+    kept: dict[str, list[str]] = {}
+    for name in differing_fields(payload, stored):
+        if name not in stored:
+            continue
+        if name == "email":
+            kept[name] = [
+                f"FluentCart kept {stored['email']!r}: this customer is linked to a WordPress user, whose email "
+                "FluentCart keeps. Change the email of the WordPress user (Users in wp-admin), or change it back here."
+            ]
+        elif name in PUSHED_FIELDS:
+            kept[name] = [f"FluentCart stored {stored.get(name)!r} instead of {payload[name]!r}."]
+    return kept
+
+
+_MISSING_REMOTE_MESSAGE = (
+    "This customer was deleted in FluentCart. Nothing was re-created automatically; use “Push to FluentCart” "
+    "in the admin to create it again."
+)
+
+
+def _missing_remote(fluentcart_id: int | None, base: dict, *, requested: bool = True) -> PushResult:
+    return PushResult(
+        Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, requested=requested, **base
+    )
+
+
+def _failure(err: FluentCartError, base: dict, *, outcome_unknown: bool) -> PushResult:
+    """Sort a failure into retry-later, paused (configuration) or needs-a-person, with a message
+    that says what to do."""
+    if err.configuration:
+        return PushResult(
+            Outcome.PAUSED, error=str(err), configuration_error=True, outcome_unknown=outcome_unknown, **base
+        )
+    if isinstance(err, FluentCartValidationError):
+        return PushResult(
+            Outcome.FAILED,
+            error=summarise("FluentCart rejected the customer", err.field_errors),
+            field_errors=err.field_errors,
+            outcome_unknown=outcome_unknown,
+            **base,
+        )
+    if isinstance(err, FluentCartRateLimited):
+        return PushResult(
+            Outcome.RETRY, error=str(err), retry_after=err.retry_after, outcome_unknown=outcome_unknown, **base
+        )
+    if err.transient:
+        return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **base)
+    if isinstance(err, FluentCartAPIError):
+        return PushResult(Outcome.FAILED, error=str(err), outcome_unknown=outcome_unknown, **base)
+    return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **base)
