@@ -53,8 +53,11 @@ REST_BASE = "/wp-json/fluent-cart/v2"
 USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
 #: FluentCart accepts 1-199 per page; anything else silently becomes 10.
 MAX_PER_PAGE = 199
-#: A request is not started with less than this left of its claim's lease: it could not finish.
+#: Requests must end this long (or a tenth of the time left, if less) before the claim's lease,
+#: so the outcome is recorded while the claim is still held.
 LEASE_MARGIN_SECONDS = 1.0
+#: A request is not started with less than this left of the lease: it could not do anything useful.
+MIN_REQUEST_SECONDS = 0.25
 
 
 def rest_base_url(site_url: str) -> str:
@@ -142,7 +145,7 @@ class FluentCartClient:
         previous = getattr(self._lease, "ends", None)
         if lease_ends is not None:
             left = (lease_ends - timezone.now()).total_seconds()
-            self._lease.ends = time.monotonic() + left - LEASE_MARGIN_SECONDS
+            self._lease.ends = time.monotonic() + left - min(LEASE_MARGIN_SECONDS, left / 10)
         try:
             yield
         finally:
@@ -261,7 +264,7 @@ class FluentCartClient:
         if ends is None:
             return self.deadline
         left = ends - time.monotonic()
-        if left < min(self.deadline, 2 * LEASE_MARGIN_SECONDS):
+        if left < MIN_REQUEST_SECONDS:
             raise FluentCartLeaseExhausted(
                 f"{method} {path} not sent: the push's claim had {max(left, 0):.1f}s left, too little for a request "
                 "to finish (a long wait for the rate limit, or a slow push); it is retried"
