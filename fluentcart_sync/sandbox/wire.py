@@ -208,11 +208,12 @@ class FakeFluentCart:
     def close(self) -> None:
         self.store.close()
 
-    def register(self, rsps: Any, base_url: str) -> None:
-        """Answer every request to URLs starting with `base_url` on a responses.RequestsMock."""
+    def register(self, rsps: Any, base_url: str, **noperm: str | None) -> None:
+        """Answer every request to URLs starting with `base_url` on a responses.RequestsMock
+        (`noperm_username=`, `noperm_password=`: see responses_adapter.register)."""
         from .responses_adapter import register
 
-        register(self, rsps, base_url)
+        register(self, rsps, base_url, **noperm)
 
     # -- the wire ----------------------------------------------------------------------------------
 
