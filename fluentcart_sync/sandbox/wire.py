@@ -364,7 +364,7 @@ class FakeFluentCart:
             return None
         try:
             decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # not base64, not ASCII, or not UTF-8 once decoded
             return None
         user, _, password = decoded.partition(":")
         if user == self.username or user.lower() == self.user_email.lower():
