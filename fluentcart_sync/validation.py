@@ -46,22 +46,24 @@ def split_full_name(full_name: str) -> tuple[str, str]:
     return first, last
 
 
-def sanitizing_problem(value: str, *, less_than: str = "FluentCart refuses text containing them.") -> str | None:
+def sanitizing_problem(
+    value: str, *, less_than: str = "FluentCart refuses text containing them.", spacing: bool = True
+) -> str | None:
     """Why WordPress's sanitize_text_field() would change `value` (a message), or None if it keeps it.
 
     The function strips tags (any "<" is a tag or becomes "&lt;"), folds tabs, line breaks and runs
     of spaces into one space, trims, and deletes percent-encoded octets; so these are exactly the
-    values it leaves alone.
+    values it leaves alone. `spacing=False` leaves whitespace to the caller, for fields that
+    normalise_text() folds before they are validated (names, address parts).
     """
     if "<" in value:
         return f"Remove every “<” character: {less_than}"
     octet = _PERCENT_OCTET.search(value)
     if octet:
-        return (
-            f"Remove “{octet.group(0)}”: FluentCart deletes percent-encoded sequences (a % followed by"
-            " two hexadecimal digits)."
-        )
-    if _LINE_BREAK_OR_RUN.search(value) or value.strip(_PHP_TRIM) != value or "\0" in value:
+        return f"Remove “{octet.group(0)}”: FluentCart deletes %XX sequences (a % followed by two hexadecimal digits)."
+    if "\0" in value:
+        return "Remove the NUL character: FluentCart drops it."
+    if spacing and (_LINE_BREAK_OR_RUN.search(value) or value.strip(_PHP_TRIM) != value):
         return "Use single spaces: FluentCart turns line breaks, tabs and repeated spaces into one space."
     return None
 
@@ -76,7 +78,8 @@ class PlainTextValidator:
     def __call__(self, value: str) -> None:
         if not value:
             return
-        problem = sanitizing_problem(value)
+        # Whitespace is folded by normalise_text() before saving, so only what it cannot fix is refused.
+        problem = sanitizing_problem(value, spacing=False)
         if problem:
             raise ValidationError(problem, code=self.code)
         size = len(value.encode("utf-8"))
