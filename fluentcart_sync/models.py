@@ -36,6 +36,7 @@ from .validation import (
     NAME_MAX_LENGTH,
     normalise_text,
     split_full_name,
+    validate_notes,
     validate_plain_text,
     validate_wordpress_email,
 )
@@ -135,7 +136,9 @@ class Customer(models.Model):
         help_text="A country code such as US or DE, as FluentCart expects.",
     )
     status = models.CharField(max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
-    notes = models.TextField(blank=True, help_text="Plain text; FluentCart strips HTML tags.")
+    notes = models.TextField(
+        blank=True, validators=[validate_notes], help_text="Plain text; FluentCart strips HTML tags."
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="fluentcart_customer"
     )

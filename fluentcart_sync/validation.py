@@ -12,9 +12,15 @@ from django.utils.deconstruct import deconstructible
 NAME_MAX_LENGTH = 192
 EMAIL_MAX_LENGTH = 192
 ADDRESS_PART_MAX_LENGTH = 45
+#: FluentCart's maxLength:255 rule on names and the email counts UTF-8 bytes, not characters.
+TEXT_MAX_BYTES = 255
 
 _WHITESPACE_RUN = re.compile(r"\s+")
 _PERCENT_OCTET = re.compile(r"%[0-9a-fA-F]{2}")
+# What WordPress's sanitize_text_field() rewrites besides "<" and %XX: tabs, line breaks, runs of
+# spaces, and the characters PHP's trim() removes at either end (NUL and vertical tab included).
+_PHP_TRIM = " \t\n\r\0\x0b"
+_LINE_BREAK_OR_RUN = re.compile(r"[\r\n\t]|  ")
 # WordPress is_email(): the local part's allowed characters, and the domain labels' shape.
 _EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _EMAIL_LABEL = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
@@ -40,22 +46,77 @@ def split_full_name(full_name: str) -> tuple[str, str]:
     return first, last
 
 
+def sanitizing_problem(
+    value: str, *, less_than: str = "FluentCart refuses text containing them.", spacing: bool = True
+) -> str | None:
+    """Why WordPress's sanitize_text_field() would change `value` (a message), or None if it keeps it.
+
+    The function strips tags (any "<" is a tag or becomes "&lt;"), folds tabs, line breaks and runs
+    of spaces into one space, trims, and deletes percent-encoded octets; so these are exactly the
+    values it leaves alone. `spacing=False` leaves whitespace to the caller, for fields that
+    normalise_text() folds before they are validated (names, address parts).
+    """
+    if "<" in value:
+        return f"Remove every “<” character: {less_than}"
+    octet = _PERCENT_OCTET.search(value)
+    if octet:
+        return f"Remove “{octet.group(0)}”: FluentCart deletes %XX sequences (a % followed by two hexadecimal digits)."
+    if "\0" in value:
+        return "Remove the NUL character: FluentCart drops it."
+    if spacing and (_LINE_BREAK_OR_RUN.search(value) or value.strip(_PHP_TRIM) != value):
+        return "Use single spaces: FluentCart turns line breaks, tabs and repeated spaces into one space."
+    return None
+
+
 @deconstructible
 class PlainTextValidator:
-    """Refuses what WordPress's sanitize_text_field() would change (FluentCart's sanitizeText rule)."""
+    """FluentCart's sanitizeText and maxLength:255 rules: refuses what WordPress's
+    sanitize_text_field() would change, and text over 255 UTF-8 bytes."""
 
-    message = "Remove the “<” character and any %XX sequence: FluentCart refuses text containing them."
     code = "fluentcart_text"
 
     def __call__(self, value: str) -> None:
-        if value and ("<" in value or _PERCENT_OCTET.search(value)):
-            raise ValidationError(self.message, code=self.code)
+        if not value:
+            return
+        # Whitespace is folded by normalise_text() before saving, so only what it cannot fix is refused.
+        problem = sanitizing_problem(value, spacing=False)
+        if problem:
+            raise ValidationError(problem, code=self.code)
+        size = len(value.encode("utf-8"))
+        if size > TEXT_MAX_BYTES:
+            raise ValidationError(
+                "FluentCart accepts at most %(limit)d bytes here and this is %(size)d (letters outside"
+                " the Latin alphabet take 2 to 4 bytes each): shorten it.",
+                code="fluentcart_bytes",
+                params={"limit": TEXT_MAX_BYTES, "size": size},
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PlainTextValidator)
 
 
 validate_plain_text = PlainTextValidator()
+
+
+@deconstructible
+class NotesValidator:
+    """Notes are not refused by FluentCart but silently rewritten by sanitize_text_field(): refuse
+    what it would rewrite, so what Django holds is what FluentCart holds."""
+
+    code = "fluentcart_notes"
+
+    def __call__(self, value: str) -> None:
+        problem = (
+            sanitizing_problem(value, less_than="FluentCart strips them, and HTML tags with them.") if value else None
+        )
+        if problem:
+            raise ValidationError(problem, code=self.code)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NotesValidator)
+
+
+validate_notes = NotesValidator()
 
 
 @deconstructible
@@ -68,6 +129,14 @@ class WordPressEmailValidator:
     def __call__(self, value: str) -> None:
         if not value or not _is_wordpress_email(value):
             raise ValidationError(self.message, code=self.code)
+        octet = _PERCENT_OCTET.search(value)
+        if octet:
+            # WordPress's is_email() allows "%", but FluentCart's sanitizeText rule refuses "%41".
+            raise ValidationError(
+                f"Remove “{octet.group(0)}”: FluentCart refuses an email containing a % followed by two"
+                " hexadecimal digits.",
+                code=self.code,
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WordPressEmailValidator)

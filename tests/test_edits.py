@@ -54,6 +54,7 @@ def test_an_edit_in_the_admin_sends_a_full_put_with_the_id_in_the_body(
 def test_an_update_keeps_the_wordpress_user_link_and_aov_fluentcart_holds(fake, synced):
     # Set on the FluentCart side (a WordPress user linked, an order placed): this app does not manage them.
     fake.store.replace(synced.fluentcart_id, {**fake.store.get(synced.fluentcart_id), "user_id": 7, "aov": "42.00"})
+    fake.wordpress_user_ids.add(7)  # that WordPress user exists (the fake refuses PUTs for unknown ones)
     Customer.objects.filter(pk=synced.pk).update(city="Cambridge", sync_status=SyncStatus.PENDING)
     push_customer(synced.pk)
     [put] = sent(fake, "PUT")

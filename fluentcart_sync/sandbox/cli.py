@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--username", default=None, help="login name accepted by Basic auth")
     parser.add_argument("--password", default=None, help="application password accepted by Basic auth")
     parser.add_argument("--user-email", default="admin@example.com", help="the API user's email")
+    parser.add_argument(
+        "--noperm-username",
+        default=None,
+        help="a second login that authenticates but lacks FluentCart permissions (answered 403)",
+    )
+    parser.add_argument("--noperm-password", default=None, help="that login's application password")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--jitter", type=float, default=0.0, help="latency varies by up to this much")
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 500/502/503")
@@ -89,6 +95,8 @@ def run(
         user_email=options["user_email"],
         faults=faults_from(options),
         mode=options["mode"],
+        noperm_username=options.get("noperm_username"),
+        noperm_password=options.get("noperm_password"),
     )
     if options["reset"]:
         fake.reset()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import shapes
 from .paginator import paginate
-from .validation import PluginException, read_customer
+from .validation import PluginException, php_intval, read_customer
 
 if TYPE_CHECKING:
     from .wire import FakeFluentCart, _Request
@@ -34,10 +34,9 @@ _PORTAL_CUSTOMER = re.compile(r"^/customers/([^/]+)$")
 
 
 def _route_id(request: "_Request") -> int:
-    """The id in a ``/customers/<id>`` route (the router only sends such routes here)."""
+    """The id in a ``/customers/<id>`` route; 0 (no such customer) for a non-numeric one."""
     match = _CUSTOMER.match(request.route or "")
-    assert match is not None
-    return int(match.group(1))
+    return int(match.group(1)) if match else 0
 
 
 def _refusal(code: int, message: str) -> Answer:
@@ -65,6 +64,9 @@ class CustomerRoutes:
         if _PORTAL_CUSTOMER.match(route) and method == "GET":
             # A non-numeric id falls through to a customer-portal route on the same path.
             return lambda request: (422, {"message": "You are not authorized to view this customer"}, {})
+        if _PORTAL_CUSTOMER.match(route) and method == "PUT":
+            # The update route takes any id; a non-numeric one finds no customer (after validation).
+            return self.update
         return None
 
     # -- GET -----------------------------------------------------------------------------------------
@@ -106,11 +108,15 @@ class CustomerRoutes:
             refusal, values = self._read_fields(request)
             if refusal is not None:
                 return refusal
-            if values["user_id"] is None and values["email"].lower() == fake.user_email.lower():
-                # A WordPress user with this email exists: FluentCart links it on its own.
-                values["user_id"] = API_USER_ID
+            if fake.store.email_taken(values["email"]):
+                # The exist rule skipped the row whose id the body carries; FluentCart's
+                # firstOrCreate(email) then finds that very row and refuses.
+                return _refusal(400, "Customer already exists.")
             if race:
                 time.sleep(race)
+            if values["email"].lower() == fake.user_email.lower():
+                # A WordPress user with this email exists: FluentCart links it on its own.
+                values["user_id"] = API_USER_ID
             row = fake.store.insert(values)
         data = shapes.created_customer(values, row, fake.site_url)
         return 200, {"message": "Customer created successfully!", "data": data}, {}
@@ -138,9 +144,12 @@ class CustomerRoutes:
             current = fake.store.get(customer_id)
             if current is None:
                 return _refusal(400, "Customer not found, please reload the page and try again!")
-            if current["user_id"] is not None:
-                # A customer linked to a WordPress user keeps its email; the body's email is ignored.
+            if current["user_id"]:
+                # A customer linked to a WordPress user keeps its email; the body's email is ignored,
+                # and that user is updated first: if WordPress has no such user, nothing is saved.
                 values["email"] = current["email"]
+                if current["user_id"] not in fake.wordpress_user_ids:
+                    return _refusal(423, "Failed to update user.")
             row = fake.store.replace(customer_id, values)
         assert row is not None
         data = self.shape(row, labels=False)
@@ -148,16 +157,24 @@ class CustomerRoutes:
 
     def bulk_action(self, request: "_Request") -> Answer:
         payload = request.payload
-        raw_ids = payload.get("customer_ids") or []
-        ids = [int(value) for value in _as_list(raw_ids) if str(value).strip().isdigit()]
+        raw_ids = payload.get("customer_ids", [])
+        if not isinstance(raw_ids, (list, dict)):
+            # FluentCart maps over customer_ids with array_map(): anything but an array is a TypeError.
+            return 500, PLUGIN_EXCEPTION, {}
+        values = raw_ids.values() if isinstance(raw_ids, dict) else raw_ids
+        ids = [number for number in (php_intval(value) for value in values) if number]
         if not ids:
             return _refusal(403, "Customers selection is required")
-        action = payload.get("action")
+        action = _as_text_or_none(payload.get("action"))
         if action == "delete_customers":
-            self.fake.store.delete(ids)
+            # FluentCart deletes what it found and refuses when it found nothing at all.
+            if not self.fake.store.delete(ids):
+                return _refusal(400, "Customer update failed.")
             return 200, {"message": "Selected Customers has been deleted permanently", "data": ""}, {}
         if action == "change_customer_status":
-            status = payload.get("new_status")
+            status = _as_text_or_none(payload.get("new_status"))
+            if not status:
+                return _refusal(403, "Please select status")
             if status not in ("active", "inactive"):
                 return _refusal(403, "Provided customer status is not valid")
             self.fake.store.set_status(ids, status)
@@ -165,14 +182,8 @@ class CustomerRoutes:
         return _refusal(400, "Selected action is invalid")
 
 
-def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        return list(value.values())
-    if isinstance(value, str):
-        return value.split(",")
-    return [value]
+def _as_text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int_in(value: str | None, low: int, high: int | None, *, default: int) -> int:

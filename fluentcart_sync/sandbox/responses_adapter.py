@@ -13,12 +13,22 @@ if TYPE_CHECKING:
     from .wire import FakeFluentCart
 
 
-def register(fake: "FakeFluentCart", rsps: Any, base_url: str) -> Any:
+def register(
+    fake: "FakeFluentCart",
+    rsps: Any,
+    base_url: str,
+    *,
+    noperm_username: str | None = None,
+    noperm_password: str | None = None,
+) -> Any:
     """Route every method on URLs starting with `base_url` to `fake`; returns the registered response.
 
     When `base_url` is a REST base (…/wp-json/…), the fake takes the part before it as its site URL,
-    so paginator URLs point at the mocked site.
+    so paginator URLs point at the mocked site. `noperm_username`/`noperm_password` add the login
+    that authenticates without FluentCart permissions (answered 403), like the CLI options.
     """
+    if noperm_username is not None:
+        fake.noperm_username, fake.noperm_password = noperm_username, noperm_password
     import requests
     from responses import CallbackResponse
 

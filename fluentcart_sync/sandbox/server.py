@@ -9,10 +9,11 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .wire import FakeFluentCart
+from .wire import JSON_TYPE, PLUGIN_EXCEPTION, FakeFluentCart, Reply, encode, html_page
 
 _REASONS = {
     200: "OK",
@@ -35,12 +36,20 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_HTTPServer"
 
     def _serve(self) -> None:
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = self._read_chunked()
-        else:
-            body = self.rfile.read(int(length)) if length else b""
-        reply = self.server.fake.respond(self.command, self.path, dict(self.headers.items()), body)
+        try:
+            body = self._read_body()
+        except ValueError:
+            # A framing the server cannot read (a bad Content-Length or chunk size): Apache's 400.
+            self.close_connection = True
+            self._send(Reply(400, {"Content-Type": "text/html"}, html_page(400)))
+            return
+        try:
+            reply = self.server.fake.respond(self.command, self.path, dict(self.headers.items()), body)
+        except Exception:  # noqa: BLE001 - the fake must answer, as PHP's fatal-error handler does
+            # A bug in the fake must still reach the client as an answer, never as a dropped
+            # connection that a client would treat as "the outcome is unknown".
+            self.log_error("sandbox error on %s %s\n%s", self.command, self.path, traceback.format_exc())
+            reply = Reply(500, {"Content-Type": JSON_TYPE}, encode(PLUGIN_EXCEPTION))
         if reply.fault == "drop":
             # Close without a byte of answer: the client sees "connection closed", as with a dead worker.
             self.close_connection = True
@@ -52,6 +61,20 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.fault == "slow" and self.server.stopping.wait(reply.delay):
             self.close_connection = True
             return
+        self._send(reply)
+
+    def _read_body(self) -> bytes:
+        """The request body; ValueError when its framing is unreadable."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = (self.headers.get("Content-Length") or "").strip()
+        if not length:
+            return b""
+        if not length.isascii() or not length.isdigit():
+            raise ValueError(f"bad Content-Length {length!r}")
+        return self.rfile.read(int(length))
+
+    def _send(self, reply: Reply) -> None:
         payload = b"" if self.command == "HEAD" else reply.body
         lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}"]
         lines += [f"{name}: {value}" for name, value in reply.headers.items()]
@@ -70,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size < 0:
+                raise ValueError("negative chunk size")
             if size == 0:
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass

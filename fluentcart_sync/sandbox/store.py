@@ -112,6 +112,11 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def _id(number: int) -> int:
+    """An id SQLite can bind: clamped to 64 bits, where no stored id is (MySQL answers "not found" too)."""
+    return min(max(number, -(2**63)), 2**63 - 1)
+
+
 def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -146,7 +151,7 @@ class CustomerStore:
 
     def get(self, customer_id: int) -> dict[str, Any] | None:
         with self.lock:
-            row = self._db.execute(_SELECT + " WHERE id = ?", (customer_id,)).fetchone()
+            row = self._db.execute(_SELECT + " WHERE id = ?", (_id(customer_id),)).fetchone()
         return dict(row) if row else None
 
     def all(self) -> list[dict[str, Any]]:
@@ -164,7 +169,7 @@ class CustomerStore:
         params: list[Any] = [email]
         if exclude_id is not None:
             sql += " AND id != ?"
-            params.append(exclude_id)
+            params.append(_id(exclude_id))
         with self.lock:
             return self._db.execute(sql + " LIMIT 1", params).fetchone() is not None
 
@@ -262,14 +267,14 @@ class CustomerStore:
         assignments = ", ".join(f"{column} = ?" for column in values)
         with self.lock:
             cursor = self._db.execute(
-                f"UPDATE customers SET {assignments} WHERE id = ?", [*values.values(), customer_id]
+                f"UPDATE customers SET {assignments} WHERE id = ?", [*values.values(), _id(customer_id)]
             )
             if cursor.rowcount == 0:
                 return None
             return self.get(customer_id)
 
     def set_status(self, ids: Iterable[int], status: str) -> int:
-        ids = list(ids)
+        ids = [_id(number) for number in ids]
         if not ids:
             return 0
         marks = ", ".join("?" for _ in ids)
@@ -280,7 +285,7 @@ class CustomerStore:
             ).rowcount
 
     def delete(self, ids: Iterable[int]) -> int:
-        ids = list(ids)
+        ids = [_id(number) for number in ids]
         if not ids:
             return 0
         marks = ", ".join("?" for _ in ids)
@@ -324,8 +329,8 @@ def _id_filter(operator: str, value: str) -> tuple[str, list[Any]]:
         low, _, high = value.partition("-")
         if not (low.strip().isdigit() and high.strip().isdigit()):
             return nothing
-        return " WHERE id BETWEEN ? AND ?", [int(low), int(high)]
+        return " WHERE id BETWEEN ? AND ?", [_id(int(low)), _id(int(high))]
     if not value.isdigit():
         return nothing
     sql_operator = {"=": "=", "!=": "!=", ">": ">", "<": "<"}[operator]
-    return f" WHERE id {sql_operator} ?", [int(value)]
+    return f" WHERE id {sql_operator} ?", [_id(int(value))]

@@ -6,6 +6,7 @@ WordPress helpers are re-implemented from their documented behaviour (`is_email`
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable, Mapping
 
@@ -28,6 +29,9 @@ _TAG = re.compile(r"<[^>]*(>|$)")
 _LONE_LESS_THAN = re.compile(r"<[^>]*?((?=<)|>|$)")
 _OCTET = re.compile(r"%[a-f0-9]{2}", re.IGNORECASE)
 _SPACES = re.compile(r"[\r\n\t ]+")
+_DIGITS = re.compile(r"^[0-9]+$")
+# What PHP's intval() reads from a string: optional whitespace and sign, then ASCII digits.
+_LEADING_INT = re.compile(r"^[ \t\n\r\v\f]*[+-]?[0-9]+")
 
 
 def is_email(value: str) -> bool:
@@ -68,15 +72,48 @@ def is_clean_text(value: str) -> bool:
     return sanitize_text_field(trimmed) == trimmed
 
 
-def _as_text(field: str, value: Any, *, validated: bool) -> str | None:
-    """PHP's view of a JSON value as text; arrays (and scalars in validated fields) crash FluentCart."""
+def _as_text(field: str, value: Any) -> str | None:
+    """PHP's view of a JSON value as text: scalars become strings, arrays crash FluentCart (trim())."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, (list, dict)) or validated:
+    if isinstance(value, (list, dict)):
         raise PluginException(field)
+    return php_string(value)
+
+
+def php_string(value: bool | int | float) -> str:
+    """PHP's (string) cast: true "1", false "", 0 "0", 1e20 "1.0E+20", INF "INF"."""
     if isinstance(value, bool):
         return "1" if value else ""
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    text = "%.14G" % value
+    mantissa, e, exponent = text.partition("E")
+    if e and "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + (f"E{exponent}" if e else "")
+
+
+def php_intval(value: Any) -> int:
+    """PHP's intval() of a decoded JSON value: leading digits of a string, 0 when there are none."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        # Infinite or out-of-range floats become 0 on 64-bit PHP 8.
+        return int(value) if math.isfinite(value) and abs(value) < 2**63 else 0
+    if isinstance(value, str):
+        match = _LEADING_INT.match(value)
+        if not match:
+            return 0
+        number = int(match.group(0))
+        return number if -(2**63) <= number < 2**63 else 0
+    if isinstance(value, (list, dict)):
+        return 1 if value else 0
+    return 0
 
 
 class _Rules:
@@ -88,8 +125,8 @@ class _Rules:
     def fail(self, field: str, rule: str, message: str) -> None:
         self.errors.setdefault(field, {})[rule] = message
 
-    def text(self, payload: Mapping[str, Any], field: str, label: str | None) -> None:
-        """required (when `label` is given), sanitizeText and maxLength:255 on one text field."""
+    def text(self, payload: Mapping[str, Any], field: str, label: str | None, *, max_length: bool = True) -> None:
+        """required (when `label` is given), sanitizeText and maxLength:255 (unless told not) on one text field."""
         if field not in payload:
             if label:
                 self.fail(field, "required", f"{label} is required.")
@@ -102,7 +139,7 @@ class _Rules:
                 return
         if not is_clean_text(value):
             self.fail(field, "sanitizeText", f"The {field} must be a valid text")
-        if len(value.strip(PHP_TRIM).encode("utf-8")) > 255:
+        if max_length and len(value.strip(PHP_TRIM).encode("utf-8")) > 255:
             self.fail(field, "maxLength", f"The {field} must not be greater than 255 characters.")
 
 
@@ -117,10 +154,13 @@ def read_customer(
     Raises PluginException for JSON types that make FluentCart's PHP crash.
     """
     text_fields = ("full_name", "first_name", "last_name", "city", "email")
-    data = {key: _as_text(key, payload[key], validated=True) for key in text_fields if key in payload}
+    data = {key: _as_text(key, payload[key]) for key in text_fields if key in payload}
     for key in SILENT_FIELDS:
         if key in payload:
-            data[key] = _as_text(key, payload[key], validated=False)
+            data[key] = _as_text(key, payload[key])
+    if "notes" in payload and payload["notes"] is None:
+        # FluentCart's notes sanitiser does not take null: the request dies with a PHP TypeError.
+        raise PluginException("notes")
 
     rules = _Rules()
     if name_mode == FIRST_LAST_MODE:
@@ -130,7 +170,8 @@ def read_customer(
     else:
         rules.text(data, "full_name", "Full Name")
     if data.get("city") is not None:
-        rules.text(data, "city", None)
+        # city has sanitizeText but no maxLength rule: a long one is stored cut to 45.
+        rules.text(data, "city", None, max_length=False)
 
     exclude_id = _int_or_none(payload.get("id"))
     if "email" not in data:
@@ -163,7 +204,7 @@ def _values(payload: Mapping[str, Any], data: dict[str, Any], name_mode: str) ->
             first, last = last, ""
     values: dict[str, Any] = {
         "email": data["email"].strip(PHP_TRIM),
-        "user_id": _int_or_none(payload.get("user_id")),
+        "user_id": None if payload.get("user_id") is None else php_intval(payload["user_id"]),
         "first_name": first,
         "last_name": last,
         "city": None if data.get("city") is None else data["city"].strip(PHP_TRIM),
@@ -177,10 +218,11 @@ def _values(payload: Mapping[str, Any], data: dict[str, Any], name_mode: str) ->
 
 
 def _int_or_none(value: Any) -> int | None:
+    """The body's `id` as the exist rule uses it: a whole number, else None (nothing excluded)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.match(value.strip()):
         return int(value.strip())
     return None

@@ -20,7 +20,8 @@ from typing import Any, Mapping, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from . import faults as fault
-from .customers import CustomerRoutes
+from .body import JSONError, read_body
+from .customers import API_USER_ID, CustomerRoutes
 from .faults import Faults
 from .store import CustomerStore
 
@@ -30,18 +31,21 @@ CONTROL_PREFIX = "/__sandbox__/"
 JSON_TYPE = "application/json; charset=UTF-8"
 MODES = ("ok", "unauthorized", "forbidden", "no_route")
 LOG_SIZE = 10_000
+# The Allow header a real site sends on these routes (WordPress lists the route's methods).
+_ALLOW_CUSTOMERS = "GET, POST"
+_ALLOW_ONE = "PUT, GET"
+_NUMERIC_CUSTOMER = re.compile(r"^/customers/\d+$")
 
 FORBIDDEN_MESSAGE = "Sorry, you are not allowed to do that."
 NO_ROUTE_MESSAGE = "No route was found matching the URL and request method."
 PLUGIN_EXCEPTION = {"code": "plugin_exception", "data": [], "message": "An internal error occurred."}
-INVALID_JSON = {
-    "code": "rest_invalid_json",
-    "message": "Invalid JSON body passed.",
-    "data": {"status": 400, "json_error_code": 4, "json_error_message": "Syntax error"},
-}
+# Who a request authenticates as: FluentCart's API user, or a WordPress user without its permissions.
+API_USER = "api"
+NO_PERMISSION_USER = "noperm"
 
 # What a host or proxy in front of WordPress says; not JSON, like the real thing.
 _PROXY_PAGES = {
+    400: "400 Bad Request",
     429: "429 Too Many Requests",
     502: "502 Bad Gateway",
     503: "503 Service Temporarily Unavailable",
@@ -57,7 +61,8 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
 
 
-def _html(status: int) -> bytes:
+def html_page(status: int) -> bytes:
+    """The plain HTML page a web server or proxy in front of WordPress answers with."""
     title = _PROXY_PAGES.get(status, f"{status} Not Found")
     return (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1>"
@@ -126,7 +131,7 @@ class _Request:
     headers: dict[str, str]
     raw_body: bytes
     payload: Any = None
-    json_error: bool = False
+    json_error: JSONError | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -144,9 +149,14 @@ class FakeFluentCart:
         name_mode: str = "full_name",
         faults: Faults | None = None,
         mode: str = "ok",
+        noperm_username: str | None = None,
+        noperm_password: str | None = None,
     ) -> None:
         self.username = username
         self.password = password
+        # A logged-in WordPress user without FluentCart permissions (a Subscriber): answered 403.
+        self.noperm_username = noperm_username
+        self.noperm_password = noperm_password
         self.user_email = user_email
         self.site_url = site_url.rstrip("/")
         self.name_mode = name_mode
@@ -154,6 +164,9 @@ class FakeFluentCart:
         self.faults = faults or Faults()
         self.mode = mode
         self.requests_seen = RequestLog()
+        # WordPress users that exist: the API user, plus any a seeded customer is linked to. A PUT of
+        # a customer linked to anyone else fails like FluentCart's (500, code 423).
+        self.wordpress_user_ids: set[int] = {API_USER_ID}
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._serial_lock = threading.Lock()
@@ -176,6 +189,8 @@ class FakeFluentCart:
         fields.pop("full_name", None)
         fields.setdefault("first_name", "")
         fields.setdefault("last_name", "")
+        if fields.get("user_id"):
+            self.wordpress_user_ids.add(int(fields["user_id"]))
         row = self.store.insert(fields)
         return self._routes.shape(row)
 
@@ -185,6 +200,7 @@ class FakeFluentCart:
     def reset(self) -> None:
         """Forget every customer, the request log and the counters (faults and mode stay)."""
         self.store.reset()
+        self.wordpress_user_ids = {API_USER_ID}
         self.requests_seen.clear()
         with self._stats_lock:
             self.stats.clear()
@@ -192,11 +208,12 @@ class FakeFluentCart:
     def close(self) -> None:
         self.store.close()
 
-    def register(self, rsps: Any, base_url: str) -> None:
-        """Answer every request to URLs starting with `base_url` on a responses.RequestsMock."""
+    def register(self, rsps: Any, base_url: str, **noperm: str | None) -> None:
+        """Answer every request to URLs starting with `base_url` on a responses.RequestsMock
+        (`noperm_username=`, `noperm_password=`: see responses_adapter.register)."""
         from .responses_adapter import register
 
-        register(self, rsps, base_url)
+        register(self, rsps, base_url, **noperm)
 
     # -- the wire ----------------------------------------------------------------------------------
 
@@ -250,7 +267,7 @@ class FakeFluentCart:
             return Reply(
                 429,
                 {"Content-Type": "text/html", "Retry-After": str(faults.retry_after)},
-                _html(429),
+                html_page(429),
             )
         if outcome in (fault.ERROR, fault.ERROR_AFTER_WRITE):
             if outcome == fault.ERROR_AFTER_WRITE:
@@ -258,7 +275,7 @@ class FakeFluentCart:
             if kind == "plugin_exception":
                 return Reply(500, {"Content-Type": JSON_TYPE}, encode(PLUGIN_EXCEPTION))
             status = 502 if kind == "bad_gateway" else 503
-            return Reply(status, {"Content-Type": "text/html"}, _html(status))
+            return Reply(status, {"Content-Type": "text/html"}, html_page(status))
         if outcome in (fault.DROP, fault.DROP_AFTER_WRITE):
             if outcome == fault.DROP_AFTER_WRITE:
                 self._answer(request)
@@ -296,13 +313,13 @@ class FakeFluentCart:
         if route is not None:
             route = "/" + route.strip("/") if route.strip("/") else "/"
         request = _Request(method, route, rest, list_path, query, lower, body)
-        request.payload, request.json_error = _read_body(lower.get("content-type", ""), body)
+        request.payload, request.json_error = read_body(lower.get("content-type", ""), body)
         return request
 
     def _answer(self, request: _Request) -> Reply:
         """WordPress's part: mode, routing, JSON errors, authentication, permission; then FluentCart."""
         if not request.rest:
-            return Reply(404, {"Content-Type": "text/html; charset=UTF-8"}, _html(404))
+            return Reply(404, {"Content-Type": "text/html; charset=UTF-8"}, html_page(404))
         if self.mode == "no_route":
             # With the plugin inactive WordPress answers alone, without FluentCart's `wpfluent` marker.
             return self._json(404, _no_route(plugin_active=False))
@@ -311,39 +328,54 @@ class FakeFluentCart:
         handler = self._routes.match(request.method, request.route)
         if handler is None:
             return self._json(404, _no_route(plugin_active=True))
+        # WordPress reads the JSON while matching the route, then asks the route's permission
+        # callback: a 400 beats a 401/403, and both beat FluentCart's validation.
+        user = self._user(request.headers.get("authorization", ""))
         if request.json_error:
-            return self._json(400, INVALID_JSON)
-        if not self._authenticated(request.headers.get("authorization", "")):
+            return self._with_allow(self._json(400, _invalid_json(request.json_error)), request, user)
+        if user is None:
             return self._json(401, _forbidden(401))
-        if self.mode == "forbidden":
+        if self.mode == "forbidden" or user == NO_PERMISSION_USER:
             return self._json(403, _forbidden(403))
         status, obj, extra_headers = handler(request)
         reply = self._json(status, obj)
         reply.headers.update(extra_headers)
+        return self._with_allow(reply, request, user)
+
+    def _with_allow(self, reply: Reply, request: _Request, user: str | None) -> Reply:
+        """WordPress's Allow header: the route's methods the caller may use, so only for the API user."""
+        route = request.route or ""
+        allow = _ALLOW_CUSTOMERS if route == "/customers" else _ALLOW_ONE if _NUMERIC_CUSTOMER.match(route) else ""
+        if allow and user == API_USER and self.mode != "forbidden":
+            reply.headers["Allow"] = allow
         return reply
 
     def _json(self, status: int, obj: Any) -> Reply:
         return Reply(status, {"Content-Type": JSON_TYPE}, encode(obj))
 
-    def _authenticated(self, authorization: str) -> bool:
-        """Basic auth with the login or the email, and the application password with or without spaces."""
+    def _user(self, authorization: str) -> str | None:
+        """API_USER, NO_PERMISSION_USER or None (anonymous: every failure looks the same, a 401).
+
+        Basic auth with the login (or the API user's email) and the application password with or
+        without spaces.
+        """
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "basic":
-            return False
+            return None
         try:
             decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
+        except (binascii.Error, ValueError):  # not base64, not ASCII, or not UTF-8 once decoded
+            return None
         user, _, password = decoded.partition(":")
-        known_user = user == self.username or user.lower() == self.user_email.lower()
-        # WordPress strips everything but letters and digits from an application password.
-        sent = re.sub(r"[^A-Za-z0-9]", "", password)
-        expected = re.sub(r"[^A-Za-z0-9]", "", self.password)
-        return hmac.compare_digest(sent.encode(), expected.encode()) and known_user
+        if user == self.username or user.lower() == self.user_email.lower():
+            return API_USER if _same_app_password(password, self.password) else None
+        if self.noperm_username and user == self.noperm_username:
+            return NO_PERMISSION_USER if _same_app_password(password, self.noperm_password or "") else None
+        return None
 
     def _record(self, request: _Request, reply: Reply) -> None:
         path = request.route if request.route is not None else "?"
-        body = request.payload if not request.json_error else request.raw_body.decode("utf-8", "replace")
+        body = request.payload if request.json_error is None else request.raw_body.decode("utf-8", "replace")
         self.requests_seen.append(SeenRequest(request.method, path, body, request.query, reply.status))
         with self._stats_lock:
             self.stats[f"{request.method} {reply.status}"] += 1
@@ -360,27 +392,16 @@ def _no_route(*, plugin_active: bool) -> dict[str, Any]:
     return {"code": "rest_no_route", "message": NO_ROUTE_MESSAGE, "data": data}
 
 
-def _read_body(content_type: str, body: bytes) -> tuple[Any, bool]:
-    """(parsed body, invalid JSON?). Empty means {}; form bodies work like JSON ones."""
-    if not body.strip():
-        return {}, False
-    if "application/x-www-form-urlencoded" in content_type:
-        return _form(body.decode("utf-8", "replace")), False
-    if "json" in content_type or body.lstrip()[:1] in (b"{", b"["):
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return None, True
-        return (parsed if isinstance(parsed, dict) else {}), False
-    return {}, False
+def _invalid_json(error: JSONError) -> dict[str, Any]:
+    return {
+        "code": "rest_invalid_json",
+        "message": "Invalid JSON body passed.",
+        "data": {"status": 400, "json_error_code": error.code, "json_error_message": error.message},
+    }
 
 
-def _form(text: str) -> dict[str, Any]:
-    """PHP's view of a form body: `key[]=a&key[]=b` is a list, otherwise the last value wins."""
-    parsed: dict[str, Any] = {}
-    for key, values in parse_qs(text, keep_blank_values=True).items():
-        if key.endswith("[]"):
-            parsed[key[:-2]] = values
-        else:
-            parsed[key] = values[-1]
-    return parsed
+def _same_app_password(sent: str, expected: str) -> bool:
+    # WordPress strips everything but letters and digits from an application password.
+    clean_sent = re.sub(r"[^A-Za-z0-9]", "", sent)
+    clean_expected = re.sub(r"[^A-Za-z0-9]", "", expected)
+    return bool(clean_expected) and hmac.compare_digest(clean_sent.encode(), clean_expected.encode())
