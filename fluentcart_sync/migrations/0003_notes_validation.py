@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("fluentcart_sync", "0001_initial"),
+        ("fluentcart_sync", "0002_sync_core"),
     ]
 
     operations = [
