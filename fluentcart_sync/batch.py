@@ -70,20 +70,28 @@ class RequestGate:
 class RateLimiter:
     """At most ``rate`` request starts per second across all threads (None: no ceiling)."""
 
-    def __init__(self, rate: float | None):
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1.0 / rate if rate else 0.0
-        self.next_slot = time.monotonic()
+        self.clock = clock  # injectable, so tests check the spacing without timing anything
+        self.sleep = sleep
+        self.next_slot = clock()
         self.lock = threading.Lock()
 
     def wait(self) -> None:
         if not self.interval:
             return
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             slot = max(self.next_slot, now)
             self.next_slot = slot + self.interval
         if slot > now:
-            time.sleep(slot - now)
+            self.sleep(slot - now)
 
 
 def push_many(

@@ -175,12 +175,62 @@ def test_never_more_requests_in_flight_than_the_concurrency(served):
     assert 2 <= served.most_in_flight <= 3
 
 
-def test_rate_ceiling_spaces_request_starts(served):
-    make(11)
-    run("--concurrency", "4", "--rate", "20")
-    arrivals = sorted(served.arrivals)
-    assert len(arrivals) == 11
-    assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 starts at 20/s span half a second
+class FakeClock:
+    """A clock that only moves when the limiter sleeps: the test times nothing."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_ceiling_spaces_request_starts():
+    from fluentcart_sync.batch import RateLimiter
+
+    clock = FakeClock()
+    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(11):
+        limiter.wait()
+        starts.append(clock.now)
+    assert starts[0] == 100.0  # the first request does not wait
+    assert [round(b - a, 9) for a, b in zip(starts, starts[1:])] == [0.05] * 10  # 11 starts at 20/s span 0.5 s
+    clock.now += 10  # idle for a while: no burst of saved-up slots, the next start is spaced again
+    limiter.wait()
+    limiter.wait()
+    assert clock.sleeps[-1] == pytest.approx(0.05)
+
+
+def test_no_rate_never_sleeps():
+    from fluentcart_sync.batch import RateLimiter
+
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.wait()
+    assert clock.sleeps == []
+
+
+def test_rate_option_reaches_the_limiter(served, monkeypatch):
+    from fluentcart_sync import batch
+
+    rates = []
+    real = batch.RateLimiter.__init__
+
+    def spy(self, rate, **kwargs):
+        rates.append(rate)
+        real(self, rate, **kwargs)
+
+    monkeypatch.setattr(batch.RateLimiter, "__init__", spy)
+    make(3)
+    assert "3 pushed" in run("--rate", "1000")
+    assert rates == [1000.0]
 
 
 def test_two_backfills_side_by_side_never_push_the_same_customer(served):
