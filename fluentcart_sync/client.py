@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -38,7 +37,9 @@ from .exceptions import (
     FluentCartTimeout,
     FluentCartTransportError,
     FluentCartValidationError,
+    FluentCartWrongURL,
 )
+from .url_safety import redact_url, url_problem
 
 logger = logging.getLogger("fluentcart_sync.client")
 
@@ -58,17 +59,10 @@ def rest_base_url(site_url: str) -> str:
         raise FluentCartConfigurationError(
             "FluentCart URL is not set: set FLUENTCART_SYNC['URL'] (FLUENTCART_URL in the environment)."
         )
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        # Never echo this URL: it carries a secret, and error messages end up in logs.
+    if problem := url_problem(url):  # never echoes credentials
         raise FluentCartConfigurationError(
-            "FluentCart URL must not contain a user name or password: set FLUENTCART_USERNAME and "
-            "FLUENTCART_APP_PASSWORD instead, and the URL to the site alone, e.g. https://shop.example.com"
-        )
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FluentCartConfigurationError(
-            f"FluentCart URL {url!r} is not an http(s) URL: set it to your WordPress site, "
-            "e.g. https://shop.example.com"
+            f"{problem} Set FLUENTCART_URL to the site alone, e.g. https://shop.example.com, and the credentials "
+            "in FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD."
         )
     if url.endswith(REST_BASE):
         return url
@@ -189,7 +183,8 @@ class FluentCartClient:
         url = self.base_url + path
         try:
             with self.gate:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                # Never follow a redirect: WordPress answers a wrong site path with a 301 to a guessed post.
+                response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
             raise FluentCartConnectError(f"Could not connect to FluentCart at {self.base_url}: {err}") from err
         except requests.exceptions.ReadTimeout as err:
@@ -274,7 +269,18 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
             "(use an Administrator or a FluentCart Manager)",
             **common,
         )
+    if 300 <= status < 400:
+        return FluentCartWrongURL(
+            f"FluentCart's API at {method} {path} redirected to {redact_url(response.headers.get('Location', '')) or '(no Location)'}: "
+            "FLUENTCART_URL is not the WordPress site's address (use the final address, with https://)",
+            **common,
+        )
     if status == 404:
+        if body is None:  # WordPress's HTML "page not found": the API is not at this address
+            return FluentCartWrongURL(
+                f"No FluentCart API at {method} {path} (a 404 web page, not JSON): check FLUENTCART_URL",
+                **common,
+            )
         if code == "rest_no_route":
             return FluentCartRouteNotFound(
                 f"No FluentCart route at {method} {path}: check FLUENTCART_URL and that the FluentCart plugin is active",

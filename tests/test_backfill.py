@@ -1,6 +1,7 @@
 """fluentcart_backfill: pushes what is not synced, once; dry runs send nothing; failures exit non-zero."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -78,6 +79,22 @@ def test_bad_credentials_stop_the_run(fake, fluentcart_settings):
     with pytest.raises(CommandError, match="Stopped: FluentCart refused the credentials"):
         run("--concurrency", "2")
     assert len(fake.requests_seen) < 30, "a configuration error stops the batch instead of failing every record"
+
+
+def test_a_wrong_site_path_stops_the_run(fluentcart_settings):
+    """WordPress answers a POST to a wrong site path with a 404 web page: the URL is wrong, so the batch stops."""
+    import responses as responses_lib
+
+    fluentcart_settings["URL"] = "https://shop.example.com/nothing-here"
+    fluentcart_settings["AUTO_PUSH"] = False
+    make(30)
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r"https://shop\.example\.com/nothing-here/.*"), status=404, body="<html>Oops</html>")
+        rsps.post(re.compile(r"https://shop\.example\.com/nothing-here/.*"), status=404, body="<html>Oops</html>")
+        with pytest.raises(CommandError, match="Stopped: No FluentCart API"):
+            run("--concurrency", "2")
+        assert len(rsps.calls) < 30
+    assert not Customer.objects.filter(sync_status=SyncStatus.SYNCED).exists()
 
 
 def test_progress_lines_when_not_a_terminal(fake, monkeypatch):
