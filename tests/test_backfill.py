@@ -65,6 +65,35 @@ def test_include_users_creates_missing_customers_first(fake, fluentcart_settings
     assert Customer.objects.get().user.username == "old"
 
 
+def test_the_summary_counts_the_customers_already_synced(fake):
+    make(5)
+    for n in (0, 1):
+        Customer.objects.filter(email=f"c{n}@example.com").update(sync_status=SyncStatus.SYNCED, fluentcart_id=9000 + n)
+    out = run("--no-progress")
+    assert "3 pushed" in out and "2 already synced" in out
+
+
+def test_dry_run_with_a_limit_describes_only_the_limited_rows(fake):
+    make(5)
+    out = run("--dry-run", "--limit", "2")
+    assert "2 customers would be pushed (2 without a FluentCart id" in out
+    assert "1 with one" not in out and "0 with one: updated" in out
+    assert "c0@example.com" in out and "c2@example.com" not in out
+
+
+def test_include_users_dry_run_does_not_count_staff_the_real_run_skips(fake, fluentcart_settings):
+    fluentcart_settings["CREATE_CUSTOMER_FOR_NEW_USERS"] = False
+    User = get_user_model()
+    User.objects.create_user("plain", email="plain@example.com", password="x")
+    User.objects.create_user("staff", email="staff@example.com", password="x", is_staff=True)
+    User.objects.create_superuser("root", email="root@example.com", password="x")
+    assert "Would create customers for up to 1 users" in run("--include-users", "--dry-run")
+    fluentcart_settings["INCLUDE_STAFF_USERS"] = True
+    assert "Would create customers for up to 3 users" in run("--include-users", "--dry-run")
+    fluentcart_settings["INCLUDE_STAFF_USERS"] = False
+    assert "Created or linked customers for 1 users." in run("--include-users", "--no-progress")
+
+
 def test_failures_exit_non_zero_with_a_summary(fake):
     make(2)
     Customer.objects.filter(email="c1@example.com").update(city="<b>x</b>")

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.batch import push_many
 from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
-from fluentcart_sync.models import Customer
+from fluentcart_sync.conf import app_settings
+from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
 
@@ -66,8 +67,10 @@ class Command(BaseCommand):
             total = min(total, options["limit"])
 
         if options["dry_run"]:
-            self.report_dry_run(unsynced, total)
+            self.report_dry_run(unsynced, total, limited=options["limit"] is not None)
             return
+        # Synced rows are not walked at all: counted here, so the summary's "already synced" is true.
+        already_synced = Customer.objects.filter(sync_status=SyncStatus.SYNCED).count()
 
         progress = Progress(total, self.stdout, enabled=not options["no_progress"])
         summary = push_many(
@@ -82,7 +85,7 @@ class Command(BaseCommand):
         line = (
             f"Backfill finished in {summary.elapsed:.1f}s: {summary.pushed} pushed "
             f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
-            f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
+            f"{already_synced + counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
             f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere."
         )
         self.stdout.write(line)
@@ -97,6 +100,11 @@ class Command(BaseCommand):
     def create_customers_for_users(self, *, dry_run: bool, show_progress: bool) -> None:
         User = get_user_model()
         users = User.objects.filter(fluentcart_customer__isnull=True).exclude(email="")
+        if not app_settings.INCLUDE_STAFF_USERS:  # as customer_for_user skips them in the real run
+            fields = {f.name for f in User._meta.get_fields()}
+            for flag in ("is_staff", "is_superuser"):
+                if flag in fields:
+                    users = users.exclude(**{flag: True})
         total = users.count()
         if dry_run:
             self.stdout.write(f"Would create customers for up to {total} users without one.")
@@ -116,9 +124,11 @@ class Command(BaseCommand):
             + (f" ({skipped} skipped: staff, or their email belongs to another user's customer)." if skipped else ".")
         )
 
-    def report_dry_run(self, unsynced, total: int) -> None:
-        to_create = unsynced.filter(fluentcart_id__isnull=True).count()
-        to_update = unsynced.filter(fluentcart_id__isnull=False).count()
+    def report_dry_run(self, unsynced, total: int, *, limited: bool) -> None:
+        # With --limit, the breakdown is of the rows the real run would push (the first N by key).
+        chosen = unsynced.filter(pk__in=list(iter_ids(unsynced, limit=total))) if limited else unsynced
+        to_create = chosen.filter(fluentcart_id__isnull=True).count()
+        to_update = chosen.filter(fluentcart_id__isnull=False).count()
         self.stdout.write(
             f"Dry run: {total} customers would be pushed "
             f"({to_create} without a FluentCart id: looked up by email or created; "
