@@ -10,10 +10,10 @@ from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.forms.utils import ErrorDict
-from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -62,7 +62,15 @@ def status_badge(sync_status: str) -> str:
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("email_cut", "full_name_cut", "status", "sync_badge", "fluentcart_link", "sync_error_short", "synced_at")
+    list_display = (
+        "email_cut",
+        "full_name_cut",
+        "status",
+        "sync_badge",
+        "fluentcart_link",
+        "sync_error_short",
+        "synced_at",
+    )
     list_filter = ("sync_status", "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
     list_select_related = ("user",)

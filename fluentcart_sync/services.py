@@ -523,7 +523,7 @@ def customer_for_user(user: Any) -> Customer | None:
     from .names import fit_name
 
     def fit(name: str, value: str) -> str:
-        return fit_name(value, Customer._meta.get_field(name).max_length)  # type: ignore[arg-type]
+        return fit_name(value, Customer._meta.get_field(name).max_length)  # type: ignore[union-attr,arg-type]
 
     return Customer.objects.create(
         user=user,

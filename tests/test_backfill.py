@@ -246,7 +246,7 @@ def test_rate_ceiling_spaces_request_starts():
         limiter.wait()
         starts.append(clock.now)
     assert starts[0] == 100.0  # the first request does not wait
-    assert [round(b - a, 9) for a, b in zip(starts, starts[1:])] == [0.05] * 10  # 11 starts at 20/s span 0.5 s
+    assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.05] * 10  # 11 starts at 20/s span 0.5 s
     clock.now += 10  # idle for a while: no burst of saved-up slots, the next start is spaced again
     limiter.wait()
     limiter.wait()
