@@ -10,11 +10,11 @@ from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.forms.utils import ErrorDict
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -34,6 +34,14 @@ BADGE_COLOURS: dict[str, tuple[str, str]] = {
     SyncStatus.FAILED: ("#fde8e8", "#b42318"),
     SyncStatus.MISSING_REMOTE: ("#f1e8fd", "#6b2fb3"),
 }
+
+
+def cut(value: str, css_class: str = "fluentcart-cut") -> str:
+    """A list cell that the stylesheet cuts with an ellipsis (so an unbroken 192-character name cannot
+    push the sync columns off the screen), with the whole value in its tooltip."""
+    if not value:
+        return ""
+    return format_html('<span class="{}" title="{}">{}</span>', css_class, value, value)
 
 
 def fluentcart_customer_url(fluentcart_id: int) -> str:
@@ -56,7 +64,15 @@ def status_badge(sync_status: str) -> str:
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("email", "full_name", "status", "sync_badge", "fluentcart_link", "sync_error_short", "synced_at")
+    list_display = (
+        "email_cut",
+        "full_name_cut",
+        "status",
+        "sync_badge",
+        "fluentcart_link",
+        "sync_error_short",
+        "synced_at",
+    )
     list_filter = ("sync_status", "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
     list_select_related = ("user",)
@@ -76,13 +92,21 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+    # The sync state is shown once, in the panel above the form (change_form.html), not again as a fieldset.
     fieldsets = (
         (None, {"fields": ("email", "full_name", "first_name", "last_name", "status", "user", "notes")}),
         ("Address", {"fields": ("city", "state", "postcode", "country")}),
-        ("FluentCart sync", {"fields": readonly_fields, "classes": ("collapse",)}),
     )
 
     # -- change list ------------------------------------------------------------------------------
+
+    @admin.display(description="email", ordering="email")
+    def email_cut(self, obj: Customer) -> str:
+        return cut(obj.email)
+
+    @admin.display(description="full name", ordering="full_name")
+    def full_name_cut(self, obj: Customer) -> str:
+        return cut(obj.full_name)
 
     @admin.display(description="sync status", ordering="sync_status")
     def sync_badge(self, obj: Customer) -> str:
@@ -100,9 +124,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="last error")
     def sync_error_short(self, obj: Customer) -> str:
-        if len(obj.sync_error) <= 80:
-            return obj.sync_error
-        return format_html('<span title="{}">{}…</span>', obj.sync_error, obj.sync_error[:80])
+        return cut(obj.sync_error, "fluentcart-cut fluentcart-cut-error")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
@@ -146,7 +168,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 "remote_url": fluentcart_customer_url(obj.fluentcart_id) if obj.fluentcart_id else "",
                 "unmapped_errors": self._show_remote_field_errors(form, obj),
                 "sync_url": reverse("admin:fluentcart_sync_customer_sync", args=[obj.pk]),
-                "can_sync": self.has_sync_permission(request),
+                "can_sync": self.has_sync_permission(request) and self.has_change_permission(request, obj),
                 "circuit": circuit.state(),
             }
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
@@ -245,7 +267,13 @@ class CustomerAdmin(admin.ModelAdmin):
 def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
     if not model_admin.has_sync_permission(request):
         raise PermissionDenied
-    customer = get_object_or_404(Customer, pk=object_id)
+    # get_object() answers None for a key that is not an id ("abc"), as the change view does: a 404.
+    customer = model_admin.get_object(request, unquote(object_id))
+    if customer is None:
+        raise Http404("No such customer.")
+    # Pushing changes FluentCart (and may re-create a deleted customer): the change permission too.
+    if not model_admin.has_change_permission(request, customer):
+        raise PermissionDenied
     change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
     if not _probe_if_paused(request, model_admin):
         return HttpResponseRedirect(change_url)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 
 from .conf import app_settings
+from .url_safety import url_problem
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -15,6 +17,12 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _sandbox_demo_password() -> str:
+    from .sandbox.cli import DEFAULT_PASSWORD
+
+    return DEFAULT_PASSWORD
 
 
 @checks.register("fluentcart_sync")
@@ -30,34 +38,34 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="fluentcart_sync.E001",
             )
         )
-    else:
-        parts = urlsplit(url)
-        if parts.username is not None or parts.password is not None:
-            errors.append(
-                checks.Error(
-                    "FluentCart URL contains a user name or password (not shown here).",
-                    hint="Put the credentials in FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD, and set the URL "
-                    "to the site alone, e.g. https://shop.example.com",
-                    id="fluentcart_sync.E004",
-                )
+    elif problem := url_problem(url):
+        # url_problem never repeats the credentials of a URL, whatever its shape (user:pass@host too).
+        errors.append(
+            checks.Error(
+                problem,
+                hint="Put the credentials in FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD, and set the URL "
+                "to the site alone, e.g. https://shop.example.com",
+                id="fluentcart_sync.E004",
             )
-        elif parts.scheme not in ("http", "https") or not parts.netloc:
-            errors.append(
-                checks.Error(
-                    f"FluentCart URL {url!r} is not an http(s) URL.",
-                    hint="Use the site's address, e.g. https://shop.example.com",
-                    id="fluentcart_sync.E004",
-                )
+        )
+    elif urlsplit(url).scheme == "http" and not settings.DEBUG and not is_loopback_url(url):
+        errors.append(
+            checks.Error(
+                "FluentCart URL uses plain http:// outside DEBUG: the application password would cross the "
+                "network unencrypted, and WordPress ignores Application Passwords over HTTP on non-local sites.",
+                hint="Use the https:// address of the shop.",
+                id="fluentcart_sync.E005",
             )
-        elif parts.scheme == "http" and not settings.DEBUG and not is_loopback_url(url):
-            errors.append(
-                checks.Error(
-                    "FluentCart URL uses plain http:// outside DEBUG: the application password would cross the "
-                    "network unencrypted, and WordPress ignores Application Passwords over HTTP on non-local sites.",
-                    hint="Use the https:// address of the shop.",
-                    id="fluentcart_sync.E005",
-                )
+        )
+    elif not settings.DEBUG and app_settings.APP_PASSWORD == _sandbox_demo_password():
+        errors.append(
+            checks.Error(
+                "FluentCart settings point at the demo fake FluentCart (its well-known demo password) outside DEBUG: "
+                "every customer would go to a local fake, not the shop.",
+                hint="Set FLUENTCART_URL, FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD to the real shop.",
+                id="fluentcart_sync.E007",
             )
+        )
     if not app_settings.USERNAME:
         errors.append(
             checks.Error(
@@ -97,3 +105,23 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+def tasks_api_importable() -> bool:
+    """Django 6 ships ``django.tasks``; Django 5.2 needs the ``django-tasks`` backport."""
+    return any(importlib.util.find_spec(name) is not None for name in ("django.tasks", "django_tasks"))
+
+
+@checks.register("fluentcart_sync")
+def check_tasks_api(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    if tasks_api_importable():
+        return []
+    return [
+        checks.Error(
+            "Neither django.tasks (Django 6+) nor the django-tasks backport is importable: every save would "
+            "fail to queue its push after commit and customers would stay pending.",
+            hint="pip install django-tasks (on Django 5.2), add 'django_tasks' to INSTALLED_APPS and configure TASKS; "
+            "or upgrade to Django 6.",
+            id="fluentcart_sync.E008",
+        )
+    ]

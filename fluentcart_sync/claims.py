@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from contextlib import nullcontext
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -171,7 +171,9 @@ def _write(customer: Customer, token: str, result: PushResult, changes: dict[str
     with _savepoint_if_in_transaction() if links_an_id else nullcontext():
         if not result.outcome.succeeded:
             return bool(mine.update(**changes))
-        if mine.filter(data_revision=result.revision).update(sync_status=SyncStatus.SYNCED, **changes):
+        if result.revision is not None and mine.filter(data_revision=result.revision).update(
+            sync_status=SyncStatus.SYNCED, **changes
+        ):
             return True
         # Edited while the push was in flight: FluentCart holds an older revision; still owed.
         written = bool(mine.update(sync_status=SyncStatus.PENDING, **changes))

@@ -19,7 +19,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.utils import timezone
@@ -27,6 +26,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import __version__
 from .conf import app_settings
+from .deadlines import DeadlineAdapter, request_deadline
 from .exceptions import (
     FluentCartAPIError,
     FluentCartAuthError,
@@ -44,8 +44,9 @@ from .exceptions import (
     FluentCartTransportError,
     FluentCartUnexpectedAnswer,
     FluentCartValidationError,
+    FluentCartWrongURL,
 )
-from .deadlines import DeadlineAdapter, request_deadline
+from .url_safety import redact_url, url_problem
 
 logger = logging.getLogger("fluentcart_sync.client")
 
@@ -70,17 +71,10 @@ def rest_base_url(site_url: str) -> str:
         raise FluentCartConfigurationError(
             "FluentCart URL is not set: set FLUENTCART_SYNC['URL'] (FLUENTCART_URL in the environment)."
         )
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        # Never echo this URL: it carries a secret, and error messages end up in logs.
+    if problem := url_problem(url):  # never echoes credentials
         raise FluentCartConfigurationError(
-            "FluentCart URL must not contain a user name or password: set FLUENTCART_USERNAME and "
-            "FLUENTCART_APP_PASSWORD instead, and the URL to the site alone, e.g. https://shop.example.com"
-        )
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FluentCartConfigurationError(
-            f"FluentCart URL {url!r} is not an http(s) URL: set it to your WordPress site, "
-            "e.g. https://shop.example.com"
+            f"{problem} Set FLUENTCART_URL to the site alone, e.g. https://shop.example.com, and the credentials "
+            "in FLUENTCART_USERNAME and FLUENTCART_APP_PASSWORD."
         )
     if url.endswith(REST_BASE):
         return url
@@ -233,7 +227,8 @@ class FluentCartClient:
             timeout = (min(self.timeout[0], seconds), min(self.timeout[1], seconds))
             with request_deadline(seconds) as guard:
                 try:
-                    response = self.session.request(method, url, timeout=timeout, **kwargs)
+                    # Never follow a redirect: WordPress answers a wrong site path with a 301 to a guessed post.
+                    response = self.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
                 except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as err:
                     if guard.expired:
                         raise self._too_slow(method, path, seconds) from err
@@ -359,7 +354,18 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
             "(use an Administrator or a FluentCart Manager)",
             **common,
         )
+    if 300 <= status < 400:
+        return FluentCartWrongURL(
+            f"FluentCart's API at {method} {path} redirected to {redact_url(response.headers.get('Location', '')) or '(no Location)'}: "
+            "FLUENTCART_URL is not the WordPress site's address (use the final address, with https://)",
+            **common,
+        )
     if status == 404:
+        if body is None:  # WordPress's HTML "page not found": the API is not at this address
+            return FluentCartWrongURL(
+                f"No FluentCart API at {method} {path} (a 404 web page, not JSON): check FLUENTCART_URL",
+                **common,
+            )
         if code == "rest_no_route":
             return FluentCartRouteNotFound(
                 f"No FluentCart route at {method} {path}: check FLUENTCART_URL and that the FluentCart plugin is active",

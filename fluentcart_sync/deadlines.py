@@ -34,7 +34,7 @@ class _Slot:
 
 
 class _TrackingMixin:
-    def _get_conn(self, timeout=None):  # type: ignore[no-untyped-def]
+    def _get_conn(self, timeout=None):
         connection = super()._get_conn(timeout)  # type: ignore[misc]
         slot = getattr(_in_use, "slot", None)
         if slot is not None:
@@ -55,7 +55,7 @@ class DeadlineAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[attr-defined]
+        self.poolmanager.pool_classes_by_scheme = {
             "http": TrackedHTTPConnectionPool,
             "https": TrackedHTTPSConnectionPool,
         }

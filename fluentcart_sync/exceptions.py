@@ -96,6 +96,10 @@ class FluentCartRouteNotFound(FluentCartAPIError):
     configuration = True
 
 
+class FluentCartWrongURL(FluentCartRouteNotFound):
+    """A redirect, or a 404 that is not JSON, on the API path: FLUENTCART_URL is not the API's address."""
+
+
 class FluentCartNotFound(FluentCartAPIError):
     """404 for a customer id that FluentCart does not hold (deleted there)."""
 

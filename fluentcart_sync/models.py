@@ -213,8 +213,8 @@ class Customer(models.Model):
         super().clean_fields(exclude=exclude)
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, *args, **kwargs):
+        instance = super().from_db(db, field_names, values, *args, **kwargs)
         instance._loaded_pushed_data = instance.pushed_data()
         return instance
 
@@ -238,7 +238,9 @@ class Customer(models.Model):
             return
         update_fields = kwargs.get("update_fields")
         if update_fields is None:
-            names = [f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in SYNC_STATE_FIELDS]
+            names = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in SYNC_STATE_FIELDS
+            ]
         else:
             names = [name for name in update_fields if name not in SYNC_STATE_FIELDS]
         writes_pushed = any(name in PUSHED_MODEL_FIELDS for name in names)

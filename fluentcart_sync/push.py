@@ -79,7 +79,9 @@ def push_customer(
     return result
 
 
-def _push_once(customer_id: int, client: FluentCartClient, recreate_missing: bool, claims: set[str] | None) -> PushResult:
+def _push_once(
+    customer_id: int, client: FluentCartClient, recreate_missing: bool, claims: set[str] | None
+) -> PushResult:
     if circuit.is_open():
         # FluentCart refuses our configuration: every push would fail alike. The row stays owed.
         return PushResult(Outcome.PAUSED, customer_id, error=circuit.state().reason, requested=False)

@@ -6,6 +6,7 @@ from typing import Any
 
 from .conf import app_settings
 from .models import Customer
+from .names import fit_name
 
 
 def customer_for_user(user: Any) -> Customer | None:
@@ -31,10 +32,15 @@ def customer_for_user(user: Any) -> Customer | None:
     if not full_name:
         username = user.get_username() if hasattr(user, "get_username") else ""
         full_name = username if username and "@" not in username else email.split("@")[0]
+
+    # A user's first and last name (150 each) may add up to more than a customer's name holds.
+    def fit(name: str, value: str) -> str:
+        return fit_name(value, Customer._meta.get_field(name).max_length)  # type: ignore[union-attr,arg-type]
+
     return Customer.objects.create(
         user=user,
         email=email,
-        full_name=full_name,
-        first_name=getattr(user, "first_name", "") or "",
-        last_name=getattr(user, "last_name", "") or "",
+        full_name=fit("full_name", full_name),
+        first_name=fit("first_name", getattr(user, "first_name", "") or ""),
+        last_name=fit("last_name", getattr(user, "last_name", "") or ""),
     )

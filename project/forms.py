@@ -1,8 +1,9 @@
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import UserCreationForm
 
 from fluentcart_sync.models import Customer
+from fluentcart_sync.names import fit_name
 from fluentcart_sync.validation import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -20,7 +21,9 @@ class SignupForm(UserCreationForm):
     """
 
     # The email doubles as the username, which Django's user model caps at 150 characters.
-    email = forms.EmailField(max_length=min(EMAIL_MAX_LENGTH, 150), validators=[validate_wordpress_email],
+    # WordPress's stricter rule runs in clean_email, only once Django's own check passed: an invalid
+    # address gets one error, not two.
+    email = forms.EmailField(max_length=min(EMAIL_MAX_LENGTH, 150),
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
     full_name = forms.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_plain_text],
                                 widget=forms.TextInput(attrs={"autocomplete": "name"}))
@@ -31,8 +34,14 @@ class SignupForm(UserCreationForm):
 
     field_order = ("email", "full_name", "password1", "password2")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The password rules up front, not only once they fail.
+        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
+        validate_wordpress_email(email)
         User = get_user_model()
         if User.objects.filter(email__iexact=email).exists() or User.objects.filter(username__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.", code="duplicate_email")
@@ -43,11 +52,21 @@ class SignupForm(UserCreationForm):
     def clean_full_name(self) -> str:
         return normalise_text(self.cleaned_data["full_name"])
 
+    def validate_password_for_user(self, user, password_field_name="password1"):
+        """The password rules' errors go under the password, not its confirmation (Django's default);
+        when the two differ, only the mismatch is reported."""
+        if "password2" in self.cleaned_data:
+            super().validate_password_for_user(user, password_field_name="password1")
+
     def save(self, commit: bool = True):
         user = super().save(commit=False)
         user.username = self.cleaned_data["email"]
         user.email = self.cleaned_data["email"]
-        user.first_name, user.last_name = split_full_name(self.cleaned_data["full_name"])
+        first_name, last_name = split_full_name(self.cleaned_data["full_name"])
+        # The user model's name columns are shorter (150) than a customer's full name (192).
+        User = type(user)
+        user.first_name = fit_name(first_name, User._meta.get_field("first_name").max_length, max_bytes=None)
+        user.last_name = fit_name(last_name, User._meta.get_field("last_name").max_length, max_bytes=None)
         if commit:
             user.save()  # the post_save receiver creates and queues the Customer
         return user

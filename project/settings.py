@@ -1,7 +1,8 @@
 """Settings of the demo host project, all read from the environment or a .env file.
 
-With nothing configured it runs on SQLite against the fake FluentCart that ships with the app
-(``python manage.py fluentcart_sandbox``, started by ``make run``).
+With nothing configured (and DEBUG on, the default) it runs on SQLite against the fake FluentCart that
+ships with the app (``python manage.py fluentcart_sandbox``, started by ``make run``), with pushes
+queued in the database for ``manage.py db_worker`` (also started by ``make run``).
 """
 
 from pathlib import Path
@@ -93,10 +94,13 @@ SANDBOX_USERNAME = "demo"
 SANDBOX_APP_PASSWORD = "demo app pass word 1234"
 
 _real_fluentcart = env("FLUENTCART_URL", default="")
+# The local fake is the default only in DEBUG: in production a forgotten FLUENTCART_URL must be
+# `manage.py check`'s error E001, never customers sent to 127.0.0.1.
+_use_fake = DEBUG and not _real_fluentcart
 FLUENTCART_SYNC = {
-    "URL": _real_fluentcart or f"http://127.0.0.1:{SANDBOX_PORT}",
-    "USERNAME": env("FLUENTCART_USERNAME", default="" if _real_fluentcart else SANDBOX_USERNAME),
-    "APP_PASSWORD": env("FLUENTCART_APP_PASSWORD", default="" if _real_fluentcart else SANDBOX_APP_PASSWORD),
+    "URL": _real_fluentcart or (f"http://127.0.0.1:{SANDBOX_PORT}" if _use_fake else ""),
+    "USERNAME": env("FLUENTCART_USERNAME", default=SANDBOX_USERNAME if _use_fake else ""),
+    "APP_PASSWORD": env("FLUENTCART_APP_PASSWORD", default=SANDBOX_APP_PASSWORD if _use_fake else ""),
     "TIMEOUT": env.float("FLUENTCART_TIMEOUT", default=10.0),
     "LEASE_SECONDS": env.int("FLUENTCART_LEASE_SECONDS", default=300),
     "MAX_ATTEMPTS": env.int("FLUENTCART_MAX_ATTEMPTS", default=None),
@@ -109,8 +113,10 @@ FLUENTCART_SYNC = {
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
 }
 
-# -- Tasks: immediate (default), database (django-tasks-db + db_worker) or rq (Redis) ------------
-TASKS_BACKEND = env("TASKS_BACKEND", default="immediate")
+# -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------
+# Not `immediate` by default: it pushes inside the request, so a visitor signing up would wait for
+# WordPress. `make run` starts `db_worker` beside the server.
+TASKS_BACKEND = env("TASKS_BACKEND", default="database")
 try:  # Django 6 ships the Tasks API; Django 5.2 uses the django-tasks backport
     import django.tasks  # noqa: F401
 

@@ -39,6 +39,15 @@ def _no_network_beyond_loopback():
 
 
 @pytest.fixture(autouse=True)
+def _stop_started_processes():
+    """Whatever path a test took, no `manage.py` process it started outlives it."""
+    yield
+    from .e2e_support import stop_started
+
+    stop_started()
+
+
+@pytest.fixture(autouse=True)
 def fluentcart_settings(settings):
     """Point the app at a FluentCart that only the `fake` fixture answers for."""
     settings.FLUENTCART_SYNC = {

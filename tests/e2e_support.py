@@ -83,6 +83,28 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120, check: bool = 
     return done
 
 
+#: Every process start_manage started; the autouse fixture in conftest stops what is left after each test.
+STARTED: list[subprocess.Popen] = []
+
+
 def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED.append(process)
+    return process
+
+
+def stop_started() -> None:
+    """SIGTERM (then SIGKILL) every process a test started and left running, on whatever path it ended."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -209,3 +209,51 @@ def test_bad_input_in_the_admin_form_is_refused_with_a_clear_message(admin_clien
     assert "FluentCart refuses text containing them" in text
     assert "at most 45 characters" in text
     assert not Customer.objects.exists() and fake.count() == 0
+
+
+# -- bad input and permissions on "Sync now" ----------------------------------------------------------------
+
+
+def test_sync_now_with_a_key_that_is_not_an_id_is_a_404(admin_client, fake):
+    url = reverse("admin:fluentcart_sync_customer_sync", args=["abc"])
+    assert url.endswith("/abc/sync/")
+    assert admin_client.post(url).status_code == 404
+    assert admin_client.post(reverse("admin:fluentcart_sync_customer_sync", args=[987654])).status_code == 404
+
+
+def test_sync_now_needs_the_change_permission_too(client, fake):
+    customer = Customer.objects.create(email="x@example.com", full_name="X Y")
+    user = get_user_model().objects.create_user("pusher", "p@example.com", "pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_customer", "sync_customer"]))
+    client.force_login(user)
+    assert 'id="fluentcart-sync-now"' not in client.get(change_url(customer)).content.decode()
+    Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.MISSING_REMOTE, fluentcart_id=999)
+    assert client.post(sync_url(customer)).status_code == 403
+    assert fake.count() == 0, "a user refused the change page cannot push (nor re-create a deleted customer)"
+
+
+# -- what the list and the change form show -----------------------------------------------------------------
+
+
+def test_long_values_are_cut_in_the_list_with_the_full_value_in_a_tooltip(admin_client):
+    name = "N" * 192
+    Customer.objects.create(email="long@example.com", full_name=name)
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert f'<span class="fluentcart-cut" title="{name}">{name}</span>' in page
+    assert "text-overflow: ellipsis" in page
+
+
+def test_the_change_form_shows_the_sync_state_once_and_no_attempts_after_a_success(admin_client):
+    from django.utils import timezone
+
+    customer = Customer.objects.create(email="ok@example.com", full_name="All Good")
+    Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.SYNCED, fluentcart_id=5, sync_attempts=0,
+                                                   last_attempt_at=timezone.now(), synced_at=timezone.now())
+    page = admin_client.get(change_url(customer)).content.decode()
+    panel = page.split('id="fluentcart-sync-panel"', 1)[1].split("</section>", 1)[0]
+    assert "Last attempt" in panel and "ttempts" not in panel
+    assert "FluentCart sync</h2>" not in page.split("</section>", 1)[1], "no sync fieldset under the panel"
+    assert "field-sync_status" not in page and "field-fluentcart_id" not in page
+    Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.RETRYING, sync_attempts=2)
+    page = admin_client.get(change_url(customer)).content.decode()
+    assert "Failed attempts" in page and "2 since the last success" in page

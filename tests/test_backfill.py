@@ -1,6 +1,7 @@
 """fluentcart_backfill: pushes what is not synced, once; dry runs send nothing; failures exit non-zero."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -64,6 +65,35 @@ def test_include_users_creates_missing_customers_first(fake, fluentcart_settings
     assert Customer.objects.get().user.username == "old"
 
 
+def test_the_summary_counts_the_customers_already_synced(fake):
+    make(5)
+    for n in (0, 1):
+        Customer.objects.filter(email=f"c{n}@example.com").update(sync_status=SyncStatus.SYNCED, fluentcart_id=9000 + n)
+    out = run("--no-progress")
+    assert "3 pushed" in out and "2 already synced" in out
+
+
+def test_dry_run_with_a_limit_describes_only_the_limited_rows(fake):
+    make(5)
+    out = run("--dry-run", "--limit", "2")
+    assert "2 customers would be pushed (2 without a FluentCart id" in out
+    assert "1 with one" not in out and "0 with one: updated" in out
+    assert "c0@example.com" in out and "c2@example.com" not in out
+
+
+def test_include_users_dry_run_does_not_count_staff_the_real_run_skips(fake, fluentcart_settings):
+    fluentcart_settings["CREATE_CUSTOMER_FOR_NEW_USERS"] = False
+    User = get_user_model()
+    User.objects.create_user("plain", email="plain@example.com", password="x")
+    User.objects.create_user("staff", email="staff@example.com", password="x", is_staff=True)
+    User.objects.create_superuser("root", email="root@example.com", password="x")
+    assert "Would create customers for up to 1 users" in run("--include-users", "--dry-run")
+    fluentcart_settings["INCLUDE_STAFF_USERS"] = True
+    assert "Would create customers for up to 3 users" in run("--include-users", "--dry-run")
+    fluentcart_settings["INCLUDE_STAFF_USERS"] = False
+    assert "Created or linked customers for 1 users." in run("--include-users", "--no-progress")
+
+
 def test_failures_exit_non_zero_with_a_summary(fake):
     make(2)
     Customer.objects.filter(email="c1@example.com").update(city="<b>x</b>")
@@ -78,6 +108,22 @@ def test_bad_credentials_stop_the_run(fake, fluentcart_settings):
     with pytest.raises(CommandError, match="Stopped: FluentCart refused the credentials"):
         run("--concurrency", "2")
     assert len(fake.requests_seen) < 30, "a configuration error stops the batch instead of failing every record"
+
+
+def test_a_wrong_site_path_stops_the_run(fluentcart_settings):
+    """WordPress answers a POST to a wrong site path with a 404 web page: the URL is wrong, so the batch stops."""
+    import responses as responses_lib
+
+    fluentcart_settings["URL"] = "https://shop.example.com/nothing-here"
+    fluentcart_settings["AUTO_PUSH"] = False
+    make(30)
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(re.compile(r"https://shop\.example\.com/nothing-here/.*"), status=404, body="<html>Oops</html>")
+        rsps.post(re.compile(r"https://shop\.example\.com/nothing-here/.*"), status=404, body="<html>Oops</html>")
+        with pytest.raises(CommandError, match="Stopped: No FluentCart API"):
+            run("--concurrency", "2")
+        assert len(rsps.calls) < 30
+    assert not Customer.objects.filter(sync_status=SyncStatus.SYNCED).exists()
 
 
 def test_progress_lines_when_not_a_terminal(fake, monkeypatch):
@@ -175,12 +221,62 @@ def test_never_more_requests_in_flight_than_the_concurrency(served):
     assert 2 <= served.most_in_flight <= 3
 
 
-def test_rate_ceiling_spaces_request_starts(served):
-    make(11)
-    run("--concurrency", "4", "--rate", "20")
-    arrivals = sorted(served.arrivals)
-    assert len(arrivals) == 11
-    assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 starts at 20/s span half a second
+class FakeClock:
+    """A clock that only moves when the limiter sleeps: the test times nothing."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_ceiling_spaces_request_starts():
+    from fluentcart_sync.batch import RateLimiter
+
+    clock = FakeClock()
+    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(11):
+        limiter.wait()
+        starts.append(clock.now)
+    assert starts[0] == 100.0  # the first request does not wait
+    assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.05] * 10  # 11 starts at 20/s span 0.5 s
+    clock.now += 10  # idle for a while: no burst of saved-up slots, the next start is spaced again
+    limiter.wait()
+    limiter.wait()
+    assert clock.sleeps[-1] == pytest.approx(0.05)
+
+
+def test_no_rate_never_sleeps():
+    from fluentcart_sync.batch import RateLimiter
+
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.wait()
+    assert clock.sleeps == []
+
+
+def test_rate_option_reaches_the_limiter(served, monkeypatch):
+    from fluentcart_sync import batch
+
+    rates = []
+    real = batch.RateLimiter.__init__
+
+    def spy(self, rate, **kwargs):
+        rates.append(rate)
+        real(self, rate, **kwargs)
+
+    monkeypatch.setattr(batch.RateLimiter, "__init__", spy)
+    make(3)
+    assert "3 pushed" in run("--rate", "1000")
+    assert rates == [1000.0]
 
 
 def test_two_backfills_side_by_side_never_push_the_same_customer(served):

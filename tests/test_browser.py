@@ -221,3 +221,34 @@ def test_signup_shows_field_errors_and_refuses_a_known_email_in_any_case(page, l
     screenshot(page, "signup-errors.png")
     assert get_user_model().objects.count() == 1
     assert [c["email"] for c in fake.customers()] == ["hedy.lamarr@example.com"]  # the existing account only
+
+
+def test_the_list_fits_1280px_with_a_192_character_unbroken_name(browser, live_server, fake):
+    """Long values are cut with an ellipsis (the full value in the tooltip): the sync columns stay on screen."""
+    seed_variety()
+    long_name = "W" * 192
+    Customer.objects.bulk_create([Customer(email="w" * 60 + "@example.com", full_name=long_name, sync_status=SyncStatus.FAILED,
+                                           sync_error="FluentCart rejected the customer: " + "x" * 300)])
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+    context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        admin_login(page, live_server)
+        page.goto(live_server.url + "/admin/fluentcart_sync/customer/")
+        wide = row(page, "w" * 60)
+        name_cell = wide.locator(".field-full_name_cut .fluentcart-cut")
+        assert name_cell.get_attribute("title") == long_name  # the whole value on hover
+        # The list scrolls inside its own box (beside the filters): every sync column must fit in that box.
+        results = page.locator("#changelist .results")
+        visible = results.bounding_box()
+        assert visible is not None and visible["x"] + visible["width"] <= 1280
+        for column in (".field-sync_badge", ".field-fluentcart_link", ".field-sync_error_short", ".field-synced_at"):
+            box = wide.locator(column).bounding_box()
+            assert box is not None and box["x"] + box["width"] <= visible["x"] + visible["width"] + 1, (
+                f"{column} is off-screen: {box}, list box {visible}")
+        assert results.evaluate("el => el.scrollWidth <= el.clientWidth"), "no horizontal scrolling in the list"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, "no horizontal scrolling"
+        screenshot(page, "admin-list-1280-long-name.png")
+    finally:
+        context.close()

@@ -128,3 +128,44 @@ def test_connection_refused(fluentcart_settings):
     passed, text = run_check()
     assert not passed
     assert "[FAIL] reach the server" in text and "connection refused" in text
+
+
+def test_url_without_a_scheme_is_never_printed_with_its_password(fluentcart_settings):
+    fluentcart_settings["URL"] = "django-sync:s3cret-in-url@shop.example.com"
+    out = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("fluentcart_check", stdout=out)
+    text = out.getvalue() + str(caught.value)
+    assert "s3cret-in-url" not in text
+    assert "***@shop.example.com" in text and "fluentcart_sync.E004" in text
+
+
+@responses.activate
+def test_a_redirect_is_reported_with_where_it_went(fluentcart_settings):
+    fluentcart_settings["URL"] = "https://shop.example.com/nothing-here"
+    responses.get("https://shop.example.com/nothing-here/wp-json/fluent-cart/v2/customers", status=301,
+                  headers={"Location": "https://shop.example.com/nothing-here-2/"})
+    responses.get("https://shop.example.com/nothing-here-2/", body="<html>a post</html>")  # never followed
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] find FluentCart's API" in text and "redirects (HTTP 301) to https://shop.example.com/nothing-here-2/" in text
+    assert "caching plugin" not in text
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_404_web_page_is_a_wrong_url():
+    responses.get("https://shop.example.com/wp-json/fluent-cart/v2/customers", status=404,
+                  body="<html>Page not found</html>", content_type="text/html")
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] find FluentCart's API" in text and "a 404 web page, not JSON" in text
+
+
+@responses.activate
+@pytest.mark.parametrize("body", [{"unexpected": True}, [1, 2], {"customers": "nope"}])
+def test_a_200_with_unexpected_json_is_diagnosed_not_a_crash(body):
+    responses.get("https://shop.example.com/wp-json/fluent-cart/v2/customers", json=body)
+    passed, text = run_check()
+    assert not passed
+    assert "[FAIL] find FluentCart's API" in text and "not FluentCart's customer list" in text

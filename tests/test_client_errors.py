@@ -103,3 +103,24 @@ def test_other_4xx_is_a_bad_request_that_shows_the_remotes_message(client):
     assert not caught.value.transient
     with pytest.raises(exc.FluentCartBadRequest, match=r"refused POST /customers \(HTTP 409\)"):
         client.create_customer({})
+
+
+@responses.activate
+def test_redirects_are_never_followed_and_are_a_configuration_error(client):
+    responses.post(f"{BASE}/customers", status=301, headers={"Location": "https://shop.example.com/a-post/"})
+    responses.get("https://shop.example.com/a-post/", body="<html></html>")
+    with pytest.raises(exc.FluentCartWrongURL) as caught:
+        client.create_customer({"email": "a@example.com"})
+    assert isinstance(caught.value, exc.FluentCartRouteNotFound)  # a batch stops on it, as on rest_no_route
+    assert "redirected to https://shop.example.com/a-post/" in str(caught.value)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_non_json_404_is_a_wrong_url_but_a_json_404_is_a_missing_record(client):
+    responses.post(f"{BASE}/customers", status=404, body="<html>Not found</html>", content_type="text/html")
+    with pytest.raises(exc.FluentCartWrongURL):
+        client.create_customer({"email": "a@example.com"})
+    responses.get(f"{BASE}/customers/7", status=404, json={"message": "Customer not found", "back_text": "Back"})
+    with pytest.raises(exc.FluentCartNotFound):
+        client.get_customer(7)

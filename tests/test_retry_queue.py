@@ -4,7 +4,6 @@ can defer tasks; a push that crashed half-way looks the email up before posting 
 import pytest
 
 from fluentcart_sync.client import FluentCartClient
-
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 from fluentcart_sync.services import Outcome, push_customer

@@ -116,3 +116,36 @@ def test_loading_fixtures_pushes_nothing(fake, django_capture_on_commit_callback
         for obj in serializers.deserialize("json", data):
             obj.save()
     assert fake.count() == 0
+
+
+@pytest.mark.parametrize(
+    "first, last",
+    [("F" * 150, "L" * 150), ("Jean " * 29 + "Luc", "Picard " * 21), ("é" * 150, "ü" * 40), ("名" * 100, "")],
+)
+def test_customer_for_user_never_builds_a_name_the_columns_or_fluentcart_refuse(fake, first, last):
+    """first_name + last_name (150 each) can add up to 301 characters: the customer's name is cut to
+    its column (192) and FluentCart's 255 bytes, on a word boundary when there is one."""
+    from fluentcart_sync.services import customer_for_user
+
+    user = get_user_model().objects.create_user("long", email="long@example.com", password="x",
+                                                first_name=first[:150], last_name=last[:150])
+    Customer.objects.filter(user=user).delete()
+    customer = customer_for_user(user)
+    customer.full_clean()
+    for name in ("full_name", "first_name", "last_name"):
+        value = getattr(customer, name)
+        assert len(value) <= 192 and len(value.encode()) <= 255, name
+    if " " in customer.full_name:
+        assert user.get_full_name().startswith(customer.full_name)
+        assert user.get_full_name()[len(customer.full_name)] == " ", "cut between words"
+
+
+def test_fit_name():
+    from fluentcart_sync.names import fit_name
+
+    assert fit_name("Ada  Lovelace", 192) == "Ada Lovelace"
+    assert fit_name("Ada Lovelace", 10) == "Ada"
+    assert fit_name("Ada Lovelace", 12) == "Ada Lovelace"
+    assert fit_name("A" * 20, 10) == "A" * 10
+    assert fit_name("é" * 200, 192) == "é" * 127  # 254 bytes: within FluentCart's 255
+    assert fit_name("é" * 200, 150, max_bytes=None) == "é" * 150

@@ -83,3 +83,42 @@ def test_overlong_email_is_refused_on_the_form(client, fake):
     assert response.status_code == 200
     assert "at most 150 characters" in response.content.decode()
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize("full_name", ["A" * 192, "Jean " + "B" * 186, "C" * 160 + " Lastname", "Word " * 38])
+def test_a_long_name_signs_up_and_fits_every_column(client, fake, full_name):
+    """On PostgreSQL an over-long first_name is a DataError (a 500): the form splits within User's 150."""
+    full_name = full_name[:192]
+    response = client.post(reverse("signup"), {**FORM, "full_name": full_name})
+    assert response.status_code == 302, response.content.decode()[:500]
+    user = get_user_model().objects.get(email="New.Person@example.com")
+    assert len(user.first_name) <= 150 and len(user.last_name) <= 150
+    customer = Customer.objects.get(user=user)
+    assert len(customer.full_name) <= 192 and len(customer.full_name.encode()) <= 255
+    assert customer.sync_status == SyncStatus.SYNCED
+
+
+def test_password_rules_are_shown_before_they_fail(client):
+    page = client.get(reverse("signup")).content.decode()
+    assert "at least 8 characters" in page and "entirely numeric" in page
+
+
+def test_a_weak_password_is_reported_under_the_password_not_the_confirmation(client):
+    response = client.post(reverse("signup"), {**FORM, "password1": "12345678", "password2": "12345678"})
+    form = response.context["form"]
+    assert "This password is entirely numeric." in form.errors["password1"]
+    assert "password2" not in form.errors
+    page = response.content.decode()
+    password_field = page.split('id="field-password1"', 1)[1].split('id="field-password2"', 1)[0]
+    assert "This password is entirely numeric." in password_field
+    # A mismatch is still the confirmation's error, and the only one.
+    response = client.post(reverse("signup"), {**FORM, "password2": "other-Long-passw0rd!"})
+    assert list(response.context["form"].errors) == ["password2"]
+
+
+def test_an_invalid_email_shows_one_error(client):
+    response = client.post(reverse("signup"), {**FORM, "email": "not-an-email"})
+    form = response.context["form"]
+    assert form.errors["email"] == ["Enter a valid email address."]
+    response = client.post(reverse("signup"), {**FORM, "email": "ada@localhost.x-"})
+    assert len(response.context["form"].errors["email"]) == 1

@@ -4,58 +4,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fluentcart_sync', '0001_initial'),
+        ("fluentcart_sync", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SyncCircuit',
+            name="SyncCircuit",
             fields=[
-                ('key', models.CharField(default='fluentcart', editable=False, max_length=32, primary_key=True, serialize=False)),
-                ('is_open', models.BooleanField(default=False)),
-                ('reason', models.TextField(blank=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('last_probe_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "key",
+                    models.CharField(
+                        default="fluentcart", editable=False, max_length=32, primary_key=True, serialize=False
+                    ),
+                ),
+                ("is_open", models.BooleanField(default=False)),
+                ("reason", models.TextField(blank=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("last_probe_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'FluentCart circuit',
+                "verbose_name": "FluentCart circuit",
             },
         ),
         migrations.AddField(
-            model_name='customer',
-            name='data_revision',
+            model_name="customer",
+            name="data_revision",
             field=models.PositiveBigIntegerField(default=1, editable=False),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='failing_since',
+            model_name="customer",
+            name="failing_since",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='posted_email',
+            model_name="customer",
+            name="posted_email",
             field=models.CharField(blank=True, editable=False, max_length=192),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='posted_revision',
+            model_name="customer",
+            name="posted_revision",
             field=models.PositiveBigIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='quarantine_until',
+            model_name="customer",
+            name="quarantine_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='remote_duplicates',
-            field=models.JSONField(blank=True, default=list, editable=False, verbose_name='FluentCart duplicates'),
+            model_name="customer",
+            name="remote_duplicates",
+            field=models.JSONField(blank=True, default=list, editable=False, verbose_name="FluentCart duplicates"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='synced_revision',
+            model_name="customer",
+            name="synced_revision",
             field=models.PositiveBigIntegerField(blank=True, editable=False, null=True),
         ),
     ]

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -19,21 +20,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(tmp_path, port, *extra):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fluentcart_sync.sandbox", "--port", str(port), *extra],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    banner = process.stdout.readline()
-    assert "FluentCart sandbox at" in banner, process.stderr.read()
-    return process, banner
+@pytest.fixture
+def start(tmp_path, request):
+    """Start the sandbox in its own process; every process started is stopped when the test ends,
+    whatever happens (SIGTERM, then SIGKILL), so a failing test leaks no server."""
+
+    def start(port, *extra):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fluentcart_sync.sandbox", "--port", str(port), *extra],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        request.addfinalizer(lambda: stop(process))
+        banner = process.stdout.readline()
+        assert "FluentCart sandbox at" in banner, process.stderr.read()
+        return process, banner
+
+    return start
 
 
-def test_runs_persists_through_sigkill_and_stops_on_sigterm(tmp_path):
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def test_runs_persists_through_sigkill_and_stops_on_sigterm(tmp_path, start):
     port = free_port()
     base = f"http://127.0.0.1:{port}/wp-json/fluent-cart/v2"
-    process, banner = start(tmp_path, port, "--username", "shop", "--password", "s3cret pass")
+    process, banner = start(port, "--username", "shop", "--password", "s3cret pass")
     try:
         assert f"http://127.0.0.1:{port}" in banner and "'shop'" in banner
         assert "s3cret" not in banner and "password from --password" in banner
@@ -44,7 +66,7 @@ def test_runs_persists_through_sigkill_and_stops_on_sigterm(tmp_path):
         process.wait()
     assert (tmp_path / "var" / "fluentcart-sandbox.sqlite3").exists()
 
-    process, banner = start(tmp_path, port, "--mode", "forbidden", "--latency", "0.01")
+    process, banner = start(port, "--mode", "forbidden", "--latency", "0.01")
     try:
         assert "1 customers" in banner
         assert requests.get(base + "/customers", auth=AUTH).status_code == 403
@@ -60,15 +82,34 @@ def test_runs_persists_through_sigkill_and_stops_on_sigterm(tmp_path):
     assert "stopped" in out
 
 
-def test_reset_and_memory_options(tmp_path):
+def test_reset_and_memory_options(tmp_path, start):
     port = free_port()
-    process, banner = start(tmp_path, port, "--db", ":memory:", "--reset")
+    process, banner = start(port, "--db", ":memory:", "--reset")
     try:
         assert "in memory" in banner
         stats = requests.get(f"http://127.0.0.1:{port}/__sandbox__/stats").json()
         assert stats["count"] == 0
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=10)
-    assert process.returncode == 0
+        # SIGTERM, not SIGINT: under `nohup` or `make test &` SIGINT is ignored, and the child inherits that.
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "stopped" in out
     assert not (tmp_path / "var").exists()
+
+
+def test_stops_cleanly_on_sigterm_even_with_sigint_ignored(tmp_path, start):
+    """As under `nohup make test &`: the child inherits SIG_IGN for SIGINT; SIGTERM still stops it."""
+    port = free_port()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process, _ = start(port, "--db", ":memory:")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    process.send_signal(signal.SIGINT)  # ignored, as it is in the background
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=0.5)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "stopped" in out

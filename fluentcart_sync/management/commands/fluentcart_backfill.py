@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.batch import BatchAborted, BatchSummary, push_many
 from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
-from fluentcart_sync.models import Customer
+from fluentcart_sync.conf import app_settings
+from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
 
@@ -66,8 +67,10 @@ class Command(BaseCommand):
             total = min(total, options["limit"])
 
         if options["dry_run"]:
-            self.report_dry_run(unsynced, total)
+            self.report_dry_run(unsynced, total, limited=options["limit"] is not None)
             return
+        # Synced rows are not walked at all: counted here, so the summary's "already synced" is true.
+        already_synced = Customer.objects.filter(sync_status=SyncStatus.SYNCED).count()
 
         progress = Progress(total, self.stdout, enabled=not options["no_progress"])
         try:
@@ -90,7 +93,7 @@ class Command(BaseCommand):
             self.write_summary(summary, "interrupted")
             self.stderr.write("Interrupted: no new customers taken; run the backfill again to carry on.")
             raise SystemExit(130)
-        self.write_summary(summary, "finished")
+        self.write_summary(summary, "finished", already_synced=already_synced)
         if summary.configuration_error:
             raise CommandError(f"Stopped: {summary.configuration_error}")
         if summary.failed:
@@ -99,12 +102,12 @@ class Command(BaseCommand):
                 "(FluentCart sync › Customers, filtered by sync status)."
             )
 
-    def write_summary(self, summary: BatchSummary, how: str) -> None:
+    def write_summary(self, summary: BatchSummary, how: str, *, already_synced: int = 0) -> None:
         counts = summary.counts
         self.stdout.write(
             f"Backfill {how} in {summary.elapsed:.1f}s: {summary.pushed} pushed "
             f"({counts['created']} created, {counts['linked']} linked, {counts['updated']} updated), "
-            f"{counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
+            f"{already_synced + counts['unchanged']} already synced, {counts['retry']} to retry, {counts['failed']} failed, "
             f"{counts['missing_remote']} deleted in FluentCart, {counts['busy']} busy elsewhere"
             + (f", {counts['paused']} paused (FluentCart refuses the configuration)" if counts["paused"] else "")
             + "."
@@ -113,6 +116,11 @@ class Command(BaseCommand):
     def create_customers_for_users(self, *, dry_run: bool, show_progress: bool) -> None:
         User = get_user_model()
         users = User.objects.filter(fluentcart_customer__isnull=True).exclude(email="")
+        if not app_settings.INCLUDE_STAFF_USERS:  # as customer_for_user skips them in the real run
+            fields = {f.name for f in User._meta.get_fields()}
+            for flag in ("is_staff", "is_superuser"):
+                if flag in fields:
+                    users = users.exclude(**{flag: True})
         total = users.count()
         if dry_run:
             self.stdout.write(f"Would create customers for up to {total} users without one.")
@@ -132,9 +140,11 @@ class Command(BaseCommand):
             + (f" ({skipped} skipped: staff, or their email belongs to another user's customer)." if skipped else ".")
         )
 
-    def report_dry_run(self, unsynced, total: int) -> None:
-        to_create = unsynced.filter(fluentcart_id__isnull=True).count()
-        to_update = unsynced.filter(fluentcart_id__isnull=False).count()
+    def report_dry_run(self, unsynced, total: int, *, limited: bool) -> None:
+        # With --limit, the breakdown is of the rows the real run would push (the first N by key).
+        chosen = unsynced.filter(pk__in=list(iter_ids(unsynced, limit=total))) if limited else unsynced
+        to_create = chosen.filter(fluentcart_id__isnull=True).count()
+        to_update = chosen.filter(fluentcart_id__isnull=False).count()
         self.stdout.write(
             f"Dry run: {total} customers would be pushed "
             f"({to_create} without a FluentCart id: looked up by email or created; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -25,9 +25,12 @@ from fluentcart_sync.exceptions import (
     FluentCartPermissionError,
     FluentCartRouteNotFound,
     FluentCartServerError,
+    FluentCartUnexpectedAnswer,
     FluentCartTimeout,
     FluentCartTransportError,
+    FluentCartWrongURL,
 )
+from fluentcart_sync.url_safety import redact_url
 
 STEPS = ("settings", "reach the server", "find FluentCart's API", "authenticate", "read customers")
 
@@ -50,7 +53,7 @@ class Command(BaseCommand):
         self.secret = app_settings.APP_PASSWORD or ""
         url = (app_settings.URL or "").strip()
         self.say("FluentCart connection check")
-        self.say(f"  URL:       {safe_url(url) or '(not set)'}")
+        self.say(f"  URL:       {redact_url(url) or '(not set)'}")
         self.say(f"  Username:  {app_settings.USERNAME or '(not set)'}")
         self.say(f"  Password:  {'set (hidden)' if self.secret else '(not set)'}")
         self.say("")
@@ -107,8 +110,28 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             page = client.list_customers(page=1, per_page=10)
+        except FluentCartUnexpectedAnswer:
+            unexpected = True
         except FluentCartError as err:
             return diagnose(err, url, app_settings.timeout), None, 0.0
+        except (KeyError, TypeError, AttributeError, ValueError):
+            unexpected = True
+        else:
+            unexpected = False
+        if unexpected:
+            # A 200 with JSON that is not FluentCart's customer list: another plugin or a proxy answers.
+            return (
+                Diagnosis(
+                    "find FluentCart's API",
+                    "the server answered with JSON that is not FluentCart's customer list",
+                    "another plugin, a proxy or a different API answers at this address, or FluentCart's version "
+                    "differs from the one this app supports",
+                    "Check that FLUENTCART_URL is the shop's address and that …/wp-json/fluent-cart/v2/customers "
+                    "opens in a browser (logged in) with a 'customers' list.",
+                ),
+                None,
+                0.0,
+            )
         return None, page, time.monotonic() - started
 
     # -- output -------------------------------------------------------------------------------------
@@ -129,14 +152,6 @@ class Command(BaseCommand):
         if self.secret and len(self.secret) >= 4:
             text = text.replace(self.secret, "********")  # belt and braces: nothing should carry it
         self.stdout.write(text)
-
-
-def safe_url(url: str) -> str:
-    """The URL without any user:password@ part."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Diagnosis:
@@ -224,6 +239,24 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
             "the user is logged in but may not read customers (HTTP 403)",
             "the WordPress user has no FluentCart customer permissions (a Subscriber, for instance)",
             "Give the user the Administrator role, or FluentCart Pro's Manager role (customers view and manage).",
+        )
+    if isinstance(err, FluentCartWrongURL):
+        location = err.response.headers.get("Location") if err.response is not None else None
+        if location:
+            return Diagnosis(
+                "find FluentCart's API",
+                f"the API address redirects (HTTP {err.status_code}) to {redact_url(location)}",
+                "FLUENTCART_URL is not the site's final address: a wrong path (WordPress redirects it to a guessed "
+                "post), http:// instead of https://, or www. missing or extra",
+                "Set FLUENTCART_URL to the address WordPress is installed at, exactly as the browser ends up showing "
+                "it (e.g. https://shop.example.com); API requests never follow redirects.",
+            )
+        return Diagnosis(
+            "find FluentCart's API",
+            "no WordPress REST API at this URL (a 404 web page, not JSON)",
+            "FLUENTCART_URL is not the WordPress site's address, or WordPress is installed in a subdirectory",
+            "Set FLUENTCART_URL to the address WordPress is installed at (e.g. https://example.com/shop); "
+            "…/wp-json/fluent-cart/v2/customers should open in a browser.",
         )
     if isinstance(err, FluentCartRouteNotFound):
         body = err.body if isinstance(err.body, dict) else {}
