@@ -178,9 +178,11 @@ def claim(customer_id: int) -> str | None:
         Customer.objects.filter(pk=customer_id)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(
+            # First: MySQL and MariaDB evaluate SET assignments left to right, so a CASE after the
+            # new claimed_until would see the new lease instead of the old one.
+            outcome_unknown=Case(When(claimed_until__isnull=False, then=Value(True)), default=F("outcome_unknown")),
             claimed_until=now + timedelta(seconds=app_settings.LEASE_SECONDS),
             claim_token=token,
-            outcome_unknown=Case(When(claimed_until__isnull=False, then=Value(True)), default=F("outcome_unknown")),
         )
     )
     return token if taken else None
