@@ -71,10 +71,12 @@ lint-format: $(LINT_TOOLS)
 lint-types: $(LINT_TOOLS)
 	$(VENV)/bin/mypy
 
-# The wheel, plus the wheels of its runtime dependencies, so that the install test runs offline.
+# The wheel, plus the wheels of its runtime dependencies and of pytest and pytest-django (the throwaway
+# host project runs its own tests with fluentcart_sync.testing), so that the install test runs offline.
 wheel: $(STAMP)
 	rm -rf $(WHEELHOUSE) build
-	$(PY) -m pip wheel --quiet . --wheel-dir $(WHEELHOUSE)
+	$(PY) -m pip wheel --quiet . pytest pytest-django --wheel-dir $(WHEELHOUSE)
+	rm -rf build fluentcart_sync.egg-info
 
 # The built wheel installed into a fresh virtualenv with a throwaway Django project.
 test-packaging: wheel

@@ -4,8 +4,8 @@ Installing the app registers this module under pytest's ``pytest11`` entry point
 available in a host project's tests; it is opt-in in the only way that matters: it is not autouse,
 adds no hook, option or marker, and imports nothing from Django until a test asks for it. A test that
 does not name ``fluentcart_fake`` runs exactly as without the plugin. Turn it off with
-``-p no:fluentcart_sync``; with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, turn it on with
-``-p fluentcart_sync.testing.pytest_plugin``.
+``-p no:fluentcart_sync.testing.pytest_plugin``; with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, turn it
+on with ``-p fluentcart_sync.testing.pytest_plugin`` (or ``pytest_plugins = [...]`` in a conftest).
 """
 
 from __future__ import annotations
