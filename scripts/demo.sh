@@ -15,7 +15,7 @@ if [ -z "${FLUENTCART_URL:-}" ] && ! grep -qs '^FLUENTCART_URL=.' .env; then
 fi
 
 # A staff account for the admin, created once with a random password shown only here.
-$PY manage.py shell -c "
+$PY manage.py shell --no-imports -c "
 from django.contrib.auth import get_user_model
 import secrets
 User = get_user_model()
