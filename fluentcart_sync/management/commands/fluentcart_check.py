@@ -7,8 +7,8 @@ when all five pass. The application password is never printed.
 
 from __future__ import annotations
 
-import time
 import sys
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
