@@ -67,6 +67,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "var" / "test-db.sqlite3"))
     (BASE_DIR / "var").mkdir(exist_ok=True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB/MySQL through PyMySQL (pure Python: nothing to compile), standing in for mysqlclient.
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+    # utf8mb4 for names outside the BMP; the *_ci collation compares emails ignoring case, as the app does.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
+    DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+    # MariaDB has no expression indexes, so Django skips the Lower("email") constraint and says so
+    # (models.W044); fluentcart_sync's migration 0002 creates the equivalent unique index instead.
+    SILENCED_SYSTEM_CHECKS = ["models.W044"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

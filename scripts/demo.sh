@@ -66,7 +66,7 @@ if $use_fake; then
 fi
 
 # A staff account for the admin, created once with a random password shown only here.
-$PY manage.py shell -c "
+$PY manage.py shell --no-imports -c "
 from django.contrib.auth import get_user_model
 import secrets
 User = get_user_model()

@@ -50,11 +50,21 @@ def database_url() -> str:
         if conf.get("PASSWORD"):
             auth += ":" + quote(conf["PASSWORD"])
         return f"postgres://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}/{conf['NAME']}"
+    if conf["ENGINE"] == "django.db.backends.mysql":
+        auth = quote(conf["USER"] or "root")
+        if conf.get("PASSWORD"):
+            auth += ":" + quote(conf["PASSWORD"])
+        return f"mysql://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 3306}/{conf['NAME']}"
     raise NotImplementedError(conf["ENGINE"])
 
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def has_concurrent_writers() -> bool:
+    """A database where several processes really write at once (SQLite serialises every writer)."""
+    return connection.vendor in ("postgresql", "mysql")
 
 
 def process_env(server: SandboxServer, **extra: str) -> dict[str, str]:

@@ -169,3 +169,19 @@ def test_a_200_with_unexpected_json_is_diagnosed_not_a_crash(body):
     passed, text = run_check()
     assert not passed
     assert "[FAIL] find FluentCart's API" in text and "not FluentCart's customer list" in text
+
+
+def test_from_the_command_line_a_failure_exits_1_without_repeating_the_verdict():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLUENTCART_")}
+    env.update(DJANGO_SETTINGS_MODULE="project.settings", FLUENTCART_URL="http://127.0.0.1:9",
+               FLUENTCART_USERNAME="someone", FLUENTCART_APP_PASSWORD="")
+    done = subprocess.run([sys.executable, "manage.py", "fluentcart_check"], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Verdict: FAILED" in done.stdout and done.stdout.count("Verdict") == 1
+    assert "CommandError" not in done.stdout + done.stderr

@@ -13,7 +13,7 @@ from fluentcart_sync.client import FluentCartClient
 from fluentcart_sync.sandbox import Faults
 
 from .conftest import APP_PASSWORD, USERNAME
-from .e2e_support import exactly_once, is_postgres, make_customers, process_env, served_fake, start_manage
+from .e2e_support import exactly_once, has_concurrent_writers, make_customers, process_env, served_fake, start_manage
 
 pytestmark = [pytest.mark.e2e]
 
@@ -47,12 +47,13 @@ def test_the_fake_really_duplicates_two_overlapping_posts_of_one_email(racy):
 
 
 @pytest.mark.postgres
+@pytest.mark.mariadb
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_four_worker_processes_pushing_the_same_records_create_each_once(racy):
-    if not is_postgres():
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): SQLite serialises every writer, "
-                    "so worker processes never really race for a claim there")
+    if not has_concurrent_writers():
+        pytest.skip("needs PostgreSQL or MariaDB/MySQL (make test-postgres, make test-mariadb): SQLite "
+                    "serialises every writer, so worker processes never really race for a claim there")
     fake, server = racy
     make_customers(CUSTOMERS)
     env = process_env(server, FLUENTCART_LEASE_SECONDS="60", FLUENTCART_TIMEOUT="5")

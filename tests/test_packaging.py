@@ -1,14 +1,17 @@
 """The built wheel works outside this repository: installed into a fresh virtualenv next to a
-throwaway Django project, it migrates and pushes customers to the fake FluentCart over real HTTP.
+throwaway Django project, it migrates and pushes customers to the fake FluentCart over real HTTP, and
+the project's own pytest suite pushes a customer through `fluentcart_sync.testing`.
 
-`make test-packaging` builds the wheel and its dependencies' wheels into a wheelhouse first (the
-only step that needs the package index), so the install here runs offline.
+`make test-packaging` builds the wheel and its dependencies' wheels (and pytest's, for the host's
+tests) into a wheelhouse first (the only step that needs the package index), so the install here
+runs offline.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -56,14 +59,15 @@ def test_wheel_ships_the_whole_app_and_nothing_else(wheel: Path) -> None:
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     requires = sorted(line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:"))
     runtime = [r for r in requires if "extra ==" not in r]
-    assert [r.split("<")[0].split(">")[0].split(";")[0].strip().lower() for r in runtime] == [
-        "django", "django-tasks", "requests"
-    ]
+    assert [re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in runtime] == ["django", "django-tasks", "requests"]
+    # The range CI runs: Django 5.2 and 6.1, not 6.0.
+    assert "!=6.0.*" in next(r for r in runtime if r.lower().startswith("django") and "tasks" not in r)
     assert any("django-tasks" in r and "python_version" in r for r in runtime)
 
 
 SETTINGS = '''\
 """A throwaway host project: nothing from the fluentcart_sync repository but the installed wheel."""
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -104,7 +108,12 @@ except ImportError:
     INSTALLED_APPS.append("django_tasks")
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
-FLUENTCART_SYNC = {"URL": %(url)r, "USERNAME": %(username)r, "APP_PASSWORD": %(password)r, "TIMEOUT": 5}
+FLUENTCART_SYNC = {
+    "URL": os.environ.get("SHOP_FLUENTCART_URL", "https://shop.example.invalid"),
+    "USERNAME": %(username)r,
+    "APP_PASSWORD": %(password)r,
+    "TIMEOUT": 5,
+}
 '''
 
 URLS = '''\
@@ -141,37 +150,101 @@ print(json.dumps({
 '''
 
 
-def run(args: list[str], cwd: Path) -> str:
+# The host project's own tests, written as its developer would, against the installed app. The
+# `fluentcart_fake` fixture comes from the wheel's pytest11 entry point: no conftest, no `-p`.
+HOST_PYTEST_INI = """\
+[pytest]
+DJANGO_SETTINGS_MODULE = shop.settings
+"""
+
+HOST_TESTS = '''\
+import pytest
+from django.contrib.auth import get_user_model
+
+from fluentcart_sync.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_customer_is_pushed_to_fluentcart(fluentcart_fake, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = Customer.objects.create(email="lin@example.com", full_name="Lin Shopper")
+
+    customer.refresh_from_db()
+    assert customer.sync_status == "synced", customer.sync_error
+    assert fluentcart_fake.customer("lin@example.com")["id"] == customer.fluentcart_id
+    assert [body["full_name"] for body in fluentcart_fake.created()] == ["Lin Shopper"]
+
+
+def test_a_signup_links_the_customer_fluentcart_already_has(fluentcart_fake, django_capture_on_commit_callbacks):
+    known = fluentcart_fake.seed_customer("max@example.com", full_name="Max Known")
+    with django_capture_on_commit_callbacks(execute=True):
+        get_user_model().objects.create_user("max", "Max@Example.com", "not-used", first_name="Max", last_name="Known")
+
+    assert Customer.objects.get().fluentcart_id == known["id"]
+    assert fluentcart_fake.count() == 1
+    assert fluentcart_fake.audit().ok
+
+
+def test_fluentcart_down_leaves_the_customer_for_a_retry(fluentcart_fake, django_capture_on_commit_callbacks):
+    with fluentcart_fake.faults(error_rate=1.0, error_after_write_fraction=0.0):
+        with django_capture_on_commit_callbacks(execute=True):
+            customer = Customer.objects.create(email="kim@example.com", full_name="Kim Later")
+
+    customer.refresh_from_db()
+    assert customer.sync_status == "retrying"
+    assert fluentcart_fake.customers() == []
+
+
+def test_tests_that_do_not_ask_for_the_fake_are_untouched(settings):
+    assert settings.FLUENTCART_SYNC["URL"] == "https://shop.example.invalid"
+'''
+
+
+def run(args: list[str], cwd: Path, **env_extra: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1", **env_extra)
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
-def test_installed_wheel_pushes_customers_from_a_fresh_project(wheel: Path, wheelhouse: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
-    python = str(venv / "bin" / "python")
-    run([python, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse), str(wheel)],
-        cwd=tmp_path)
+@pytest.fixture(scope="module")
+def venv(wheel: Path, wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel, pytest and pytest-django installed offline."""
+    path = tmp_path_factory.mktemp("install") / "venv"
+    run([sys.executable, "-m", "venv", str(path)], cwd=path.parent)
+    run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse),
+         str(wheel), "pytest", "pytest-django"], cwd=path.parent)
+    return path
 
+
+@pytest.fixture(scope="module")
+def project(venv: Path) -> Path:
+    """The throwaway host project `shop`, with its own tests."""
+    project = venv.parent / "shopsite"
+    (project / "shop").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "manage.py").write_text(MANAGE)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "urls.py").write_text(URLS)
+    (project / "shop" / "settings.py").write_text(SETTINGS % {"username": USERNAME, "password": APP_PASSWORD})
+    (project / "pytest.ini").write_text(HOST_PYTEST_INI)
+    (project / "tests" / "__init__.py").write_text("")
+    (project / "tests" / "test_fluentcart.py").write_text(HOST_TESTS)
+    return project
+
+
+def test_installed_wheel_pushes_customers_from_a_fresh_project(venv: Path, project: Path) -> None:
+    python = str(venv / "bin" / "python")
     fake = FakeFluentCart(username=USERNAME, password=APP_PASSWORD)
     with SandboxServer(fake) as server:
-        project = tmp_path / "shopsite"
-        (project / "shop").mkdir(parents=True)
-        (project / "manage.py").write_text(MANAGE)
-        (project / "shop" / "__init__.py").write_text("")
-        (project / "shop" / "urls.py").write_text(URLS)
-        (project / "shop" / "settings.py").write_text(
-            SETTINGS % {"url": server.url, "username": USERNAME, "password": APP_PASSWORD}
-        )
-
-        assert "no issues" in run([python, "manage.py", "check"], cwd=project)
-        run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=project)
-        out = json.loads(run([python, "manage.py", "shell", "-c", textwrap.dedent(SCRIPT)], cwd=project).splitlines()[-1])
+        assert "no issues" in run([python, "manage.py", "check"], cwd=project, SHOP_FLUENTCART_URL=server.url)
+        run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=project, SHOP_FLUENTCART_URL=server.url)
+        out = json.loads(run([python, "manage.py", "shell", "-c", textwrap.dedent(SCRIPT)], cwd=project,
+                             SHOP_FLUENTCART_URL=server.url).splitlines()[-1])
         seen_before_backfill = len(fake.requests_seen)
-        run([python, "manage.py", "fluentcart_backfill", "--no-progress"], cwd=project)
+        run([python, "manage.py", "fluentcart_backfill", "--no-progress"], cwd=project, SHOP_FLUENTCART_URL=server.url)
         writes_by_backfill = [r for r in list(fake.requests_seen)[seen_before_backfill:] if r.method in ("POST", "PUT")]
 
     # The app came from the wheel in the new virtualenv, not from this repository.
@@ -186,3 +259,14 @@ def test_installed_wheel_pushes_customers_from_a_fresh_project(wheel: Path, whee
     assert remote["grace@example.com"]["full_name"] == "Grace Hopper"
     # Nothing was left to push: the backfill (the installed command) wrote nothing more.
     assert writes_by_backfill == []
+
+
+def test_the_host_projects_own_tests_push_through_fluentcart_sync_testing(venv: Path, project: Path) -> None:
+    python = str(venv / "bin" / "python")
+    out = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestUnknownMarkWarning"],
+              cwd=project)
+    assert "4 passed" in out, out
+    # The fixture came from the installed wheel's entry point, not from anything in the project.
+    plugins = run([python, "-c", "from importlib.metadata import entry_points; "
+                   "print([e.value for e in entry_points(group='pytest11')])"], cwd=project)
+    assert "fluentcart_sync.testing.pytest_plugin" in plugins

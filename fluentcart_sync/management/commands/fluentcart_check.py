@@ -7,6 +7,7 @@ when all five pass. The application password is never printed.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,6 +50,18 @@ class Command(BaseCommand):
         "of customers. Prints the likely cause and fix of a failure; exit code 0 only when everything works."
     )
 
+    # The doctor checks the settings itself, with a cause and a fix: Django's system checks must not
+    # stop it first with a bare SystemCheckError.
+    requires_system_checks: list[str] = []
+
+    # From the command line a failure exits 1 without Django's "CommandError: ..." line, which would
+    # only repeat the verdict; call_command() still raises CommandError.
+    exit_quietly = False
+
+    def run_from_argv(self, argv):
+        self.exit_quietly = True
+        super().run_from_argv(argv)
+
     def handle(self, *args, **options):
         self.secret = app_settings.APP_PASSWORD or ""
         url = (app_settings.URL or "").strip()
@@ -63,6 +76,8 @@ class Command(BaseCommand):
             diagnosis, page, elapsed = self.read_one_page(url)
         if diagnosis is not None:
             self.report_failure(diagnosis)
+            if self.exit_quietly:
+                sys.exit(1)
             raise CommandError(f"FluentCart check failed at “{diagnosis.step}”: {diagnosis.problem}")
 
         for step in STEPS:
