@@ -26,9 +26,9 @@ from fluentcart_sync.exceptions import (
     FluentCartPermissionError,
     FluentCartRouteNotFound,
     FluentCartServerError,
-    FluentCartUnexpectedAnswer,
     FluentCartTimeout,
     FluentCartTransportError,
+    FluentCartUnexpectedAnswer,
     FluentCartWrongURL,
 )
 from fluentcart_sync.url_safety import redact_url
