@@ -30,6 +30,8 @@ from typing import Any
 from django.conf import settings
 from django.test.utils import override_settings
 
+from fluentcart_sync import circuit
+
 from ..sandbox import FakeFluentCart, SandboxServer, SeenRequest
 from ..sandbox.audit import Audit, audit
 from ..sandbox.wire import MODES
@@ -171,8 +173,11 @@ def fluentcart_fake(*, timeout: float = 2.0, **app_settings: Any) -> Iterator[Fl
             "TIMEOUT": timeout,
             **app_settings,
         }
+        # Whether pushes are paused is cached per process: a test starts and ends with the database's answer.
+        circuit.forget_cached_state()
         with override_settings(FLUENTCART_SYNC=overrides):
             yield FluentCartFake(fake, server)
     finally:
+        circuit.forget_cached_state()
         server.stop()
         fake.close()
