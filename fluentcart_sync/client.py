@@ -240,6 +240,8 @@ class FluentCartClient:
                         raise self._too_slow(method, path, seconds) from err
                     raise _connection_error(err, self.base_url, method, path) from err
                 except requests.exceptions.RequestException as err:
+                    if guard.expired:  # cut off while reading the body
+                        raise self._too_slow(method, path, seconds) from err
                     raise FluentCartTransportError(f"{method} {path} failed: {err}") from err
 
         if 200 <= response.status_code < 300:

@@ -5,6 +5,7 @@ database (so a process can be killed, or several can race)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -97,9 +98,16 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120, check: bool = 
 STARTED: list[subprocess.Popen] = []
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C works even when the suite runs with SIGINT ignored (nohup, `&`), which a
+    child would otherwise inherit, and Python would then never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_interruptible)
     STARTED.append(process)
     return process
 

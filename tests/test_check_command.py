@@ -14,6 +14,9 @@ from fluentcart_sync.sandbox import FakeFluentCart, SandboxServer
 from .conftest import APP_PASSWORD, USERNAME
 
 
+# The check reads whether pushes are paused from the database.
+pytestmark = pytest.mark.django_db
+
 def run_check():
     """(passed, output)."""
     out = io.StringIO()

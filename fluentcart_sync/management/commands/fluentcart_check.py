@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
+from fluentcart_sync import circuit
 from fluentcart_sync.checks import check_settings, is_loopback_url
 from fluentcart_sync.client import get_client
 from fluentcart_sync.conf import app_settings
@@ -69,6 +71,7 @@ class Command(BaseCommand):
         self.say(f"  URL:       {redact_url(url) or '(not set)'}")
         self.say(f"  Username:  {app_settings.USERNAME or '(not set)'}")
         self.say(f"  Password:  {'set (hidden)' if self.secret else '(not set)'}")
+        self.say_pushes_state()
         self.say("")
 
         diagnosis = self.check_settings()
@@ -94,6 +97,22 @@ class Command(BaseCommand):
                     "network unencrypted. Use https:// for a real shop."
                 )
             )
+
+    def say_pushes_state(self) -> None:
+        """Whether pushes are paused (the circuit is open), and why: the first thing to know."""
+        try:
+            state = circuit.state()
+        except DatabaseError:
+            return  # no database yet (before migrate): nothing can be paused
+        if state.open:
+            self.say(
+                self.style.WARNING(
+                    f"  Pushes:    paused since {state.opened_at:%Y-%m-%d %H:%M} UTC: {state.reason}. Every change "
+                    "stays owed; the sweep (fluentcart_sync_due) resumes pushing once FluentCart accepts the settings."
+                )
+            )
+        else:
+            self.say("  Pushes:    flowing")
 
     # -- steps --------------------------------------------------------------------------------------
 
