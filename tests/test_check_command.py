@@ -13,7 +13,6 @@ from fluentcart_sync.sandbox import FakeFluentCart, SandboxServer
 
 from .conftest import APP_PASSWORD, USERNAME
 
-
 # The check reads whether pushes are paused from the database.
 pytestmark = pytest.mark.django_db
 
