@@ -3,8 +3,10 @@
 The fake FluentCart runs in its own process (so it does not share a core's worth of GIL with the
 pushing threads) with 20% 5xx (half after storing the customer), 10% 429 with Retry-After, 5%
 answers slower than the client's timeout (after storing), and 5% dropped connections (half after
-storing). The sweep (`fluentcart_sync_due --run`) runs as cron would, until nothing is owed. Then
-every local customer is compared with what the fake holds, and the figures are printed:
+storing). The sweep (`fluentcart_sync_due --run`) runs as cron would, until nothing is owed; during
+its first rounds a thread keeps editing random customers (city, notes, email) through the ordinary
+`save()`, as staff would. Then every local customer is compared with what the fake holds (one
+customer each, and every field equal to the final local data), and the figures are printed:
 
     .venv/bin/python benchmarks/chaos.py                  # 10,000 customers, a throwaway SQLite database
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fluentcart_chaos .venv/bin/python benchmarks/chaos.py
@@ -63,6 +65,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=0.5, help="client read timeout in seconds (default 0.5)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=1800, help="give up after this many seconds")
+    parser.add_argument("--edit-sweeps", type=int, default=3, help="sweeps during which customers are edited (0: none)")
     args = parser.parse_args()
 
     scratch = None
@@ -82,7 +85,9 @@ def main() -> int:
     from django.utils import timezone
 
     from fluentcart_sync.models import Customer, SyncStatus
-    from fluentcart_sync.sandbox.audit import audit
+    from fluentcart_sync.payloads import PUSHED_FIELDS
+    from fluentcart_sync.sandbox.audit import audit, stale_fields
+    from tests.editing import Editor
 
     call_command("migrate", verbosity=0)
     Customer.objects.all().delete()
@@ -102,20 +107,27 @@ def main() -> int:
 
         started = time.monotonic()
         sweeps = 0
+        editor = Editor(list(Customer.objects.values_list("pk", flat=True)), seed=args.seed, pause=0.002)
+        if args.edit_sweeps:
+            editor.__enter__()
         while Customer.objects.unsynced().exists() and time.monotonic() - started < args.deadline:
             call_command("fluentcart_sync_due", "--run", "--grace", "0", "--concurrency", str(args.concurrency),
                          stdout=io.StringIO())
             sweeps += 1
+            if sweeps == args.edit_sweeps:
+                editor.__exit__()
             due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
             if due is not None:
                 time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
             print(f"  sweep {sweeps}: {Customer.objects.unsynced().count()} left after "
-                  f"{time.monotonic() - started:.1f}s", flush=True)
+                  f"{time.monotonic() - started:.1f}s ({editor.edits} edits so far)", flush=True)
+        editor.__exit__()
         wall = time.monotonic() - started
 
         stats = control(site, "stats")
-        result = audit(Customer.objects.values_list("email", "fluentcart_id", "sync_status"),
-                       control(site, "customers"))
+        remote = control(site, "customers")
+        result = audit(Customer.objects.values_list("email", "fluentcart_id", "sync_status"), remote)
+        stale = stale_fields(Customer.objects.values("fluentcart_id", *PUSHED_FIELDS), remote, PUSHED_FIELDS)
     finally:
         fake.terminate()
         fake.wait(10)
@@ -130,9 +142,11 @@ def main() -> int:
     print(f"remote:      {stats['count']} customers in the fake, {stats['duplicate_emails']} emails held more than once")
     print(f"requests:    {stats['requests']} ({json.dumps(stats['by_method'])}); faulty answers by status "
           f"(0 = dropped): {json.dumps(faults)}")
+    print(f"edits:       {editor.edits} saved during the first {args.edit_sweeps} sweeps; "
+          f"{len(stale)} FluentCart records differ from their final local data")
     print(f"sweeps:      {sweeps}")
     print(f"wall time:   {wall:.1f}s ({result.local / wall:.0f} customers/s)")
-    return 0 if result.ok else 1
+    return 0 if result.ok and not stale and not editor.errors else 1
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ from django.db.models import Min
 from django.utils import timezone
 
 from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.payloads import PUSHED_FIELDS
 from fluentcart_sync.sandbox import Faults
+from fluentcart_sync.sandbox.audit import stale_fields
 
 from .e2e_support import exactly_once, make_customers, served_fake
+from .editing import Editor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -39,23 +42,36 @@ def chaos(fluentcart_settings):
     fake.close()
 
 
+def sweep_once() -> None:
+    call_command("fluentcart_sync_due", "--run", "--grace", "0", "--concurrency", "8", stdout=io.StringIO())
+    due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
+    if due is not None:
+        time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
+
+
 def sweep_until_synced(deadline_seconds: float = 120) -> int:
     """Run the sweep as cron would, waiting for the earliest retry time between runs; returns the runs."""
     deadline = time.monotonic() + deadline_seconds
     runs = 0
     while Customer.objects.unsynced().exists():
         assert time.monotonic() < deadline, f"not synced in time: {Customer.objects.unsynced().count()} left"
-        call_command("fluentcart_sync_due", "--run", "--grace", "0", "--concurrency", "8", stdout=io.StringIO())
+        sweep_once()
         runs += 1
-        due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
-        if due is not None:
-            time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
     return runs
 
 
-def test_every_customer_is_synced_exactly_once_despite_faults(chaos):
+def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edits(chaos):
     make_customers(CUSTOMERS)
-    runs = sweep_until_synced()
+    # While the faults run, someone keeps editing random customers (city, notes, email).
+    with Editor(list(Customer.objects.values_list("pk", flat=True)), seed=9) as editor:
+        for _ in range(4):
+            sweep_once()
+    assert editor.edits > 20 and not editor.errors, editor.errors
+    runs = 4 + sweep_until_synced()
+
+    # Every edit arrived: each FluentCart record equals its customer's final local data.
+    local = Customer.objects.values("fluentcart_id", *PUSHED_FIELDS)
+    assert stale_fields(local, chaos.customers(), PUSHED_FIELDS) == {}
 
     result = exactly_once(chaos)
     assert result.ok, result.summary() + f"; duplicated: {list(result.duplicated.items())[:5]}"

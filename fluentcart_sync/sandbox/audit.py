@@ -59,3 +59,27 @@ def audit(local_rows: Iterable[tuple[str, int | None, str]], remote_customers: I
             result.mismatched.append(email)
     result.strangers = sorted(set(remote_ids) - seen)
     return result
+
+
+def stale_fields(
+    local_records: Iterable[dict[str, Any]], remote_customers: Iterable[dict[str, Any]], fields: Iterable[str]
+) -> dict[int, list[str]]:
+    """Edits that did not arrive: ``{fluentcart_id: [field, ...]}`` for every local record (a dict
+    with ``fluentcart_id`` and ``fields``) whose FluentCart customer holds other values. Emails
+    compare ignoring case; empty and null are alike, as FluentCart stores them."""
+    names = list(fields)
+    remote_by_id = {int(remote["id"]): remote for remote in remote_customers}
+
+    def same(name: str, ours: Any, theirs: Any) -> bool:
+        ours, theirs = str(ours or ""), str(theirs or "")
+        return ours.lower() == theirs.lower() if name == "email" else ours == theirs
+
+    stale: dict[int, list[str]] = {}
+    for record in local_records:
+        remote = remote_by_id.get(int(record["fluentcart_id"] or 0))
+        if remote is None:
+            continue  # lost: reported by audit()
+        differing = [name for name in names if not same(name, record[name], remote.get(name))]
+        if differing:
+            stale[int(record["fluentcart_id"])] = differing
+    return stale

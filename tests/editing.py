@@ -1,0 +1,53 @@
+"""A person (or host code) editing customers while the sync runs: a thread that keeps saving random
+customers through the ordinary ``save()``, as the admin and forms do."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from django.db import close_old_connections, connections
+
+from fluentcart_sync.models import Customer
+
+
+class Editor:
+    """``with Editor(ids):`` edits random customers until the block ends; ``edits`` counts them."""
+
+    def __init__(self, customer_ids: list[int], *, seed: int = 1, pause: float = 0.005):
+        self.customer_ids = customer_ids
+        self.random = random.Random(seed)
+        self.pause = pause
+        self.edits = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="editor", daemon=True)
+
+    def __enter__(self) -> Editor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.pause):
+                self.edit_one()
+        except BaseException as err:  # handed to the test
+            self.errors.append(err)
+        finally:
+            connections.close_all()
+
+    def edit_one(self) -> None:
+        close_old_connections()
+        customer = Customer.objects.get(pk=self.random.choice(self.customer_ids))
+        self.edits += 1
+        customer.city = f"City {self.edits}"
+        if self.edits % 3 == 0:
+            customer.notes = f"Edit {self.edits}"
+        if self.edits % 5 == 0:
+            customer.email = f"edited{self.edits}-{customer.pk}@example.com"
+        customer.save()
