@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponseRedirect
@@ -20,9 +20,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from . import circuit
+from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
-from .models import Customer, SyncStatus
+from .merge import DJANGO, FLUENTCART, model_value
+from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .outcomes import Outcome
 from .push import push_customer
 
@@ -71,6 +73,8 @@ class CustomerAdmin(admin.ModelAdmin):
         "sync_badge",
         "fluentcart_link",
         "sync_error_short",
+        "purchase_count",
+        "lifetime_value",
         "synced_at",
     )
     list_filter = ("sync_status", "status")
@@ -91,11 +95,19 @@ class CustomerAdmin(admin.ModelAdmin):
         "synced_at",
         "created_at",
         "updated_at",
+        "purchase_count",
+        "lifetime_value",
+        "first_purchase_at",
+        "last_purchase_at",
     )
     # The sync state is shown once, in the panel above the form (change_form.html), not again as a fieldset.
     fieldsets = (
         (None, {"fields": ("email", "full_name", "first_name", "last_name", "status", "user", "notes")}),
         ("Address", {"fields": ("city", "state", "postcode", "country")}),
+        (
+            "Purchases (from FluentCart, refreshed by every pull)",
+            {"fields": ("purchase_count", "lifetime_value", "first_purchase_at", "last_purchase_at")},
+        ),
     )
 
     # -- change list ------------------------------------------------------------------------------
@@ -170,6 +182,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 "sync_url": reverse("admin:fluentcart_sync_customer_sync", args=[obj.pk]),
                 "can_sync": self.has_sync_permission(request) and self.has_change_permission(request, obj),
                 "circuit": circuit.state(),
+                "conflicts": _conflict_rows(obj),
             }
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
@@ -195,7 +208,21 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         sync = self.admin_site.admin_view(self.sync_now_view)
-        return [path("<path:object_id>/sync/", sync, name="fluentcart_sync_customer_sync"), *super().get_urls()]
+        resolve = self.admin_site.admin_view(self.resolve_conflict_view)
+        return [
+            path("<path:object_id>/sync/", sync, name="fluentcart_sync_customer_sync"),
+            path(
+                "<path:object_id>/conflict/<str:field_name>/",
+                resolve,
+                name="fluentcart_sync_customer_resolve_conflict",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resolve_conflict_view(self, request: HttpRequest, object_id: str, field_name: str):
+        """POST-only: take the value the sync overwrote (``use``: the other side's) or keep what won
+        (``dismiss``) for one conflicting field; an ordinary save, so the choice is pushed like any edit."""
+        return require_POST(partial(_resolve_conflict, self))(request, object_id, field_name)
 
     def sync_now_view(self, request: HttpRequest, object_id: str):
         """POST-only "Sync now": pushes outside any transaction of the change form, then goes back to it."""
@@ -317,3 +344,52 @@ def _probe_if_paused(request: HttpRequest, model_admin: CustomerAdmin) -> bool:
         messages.ERROR,
     )
     return False
+
+
+def _conflict_rows(customer: Customer) -> list[dict]:
+    """The sync panel's conflicts: the field, both values, which one the sync kept, and the form to
+    take the other one."""
+    rows = []
+    for name, conflict in sorted((customer.sync_conflicts or {}).items()):
+        kept = conflict.get("kept", DJANGO)
+        other = FLUENTCART if kept == DJANGO else DJANGO
+        rows.append(
+            {
+                "field": name,
+                "django": conflict.get(DJANGO),
+                "fluentcart": conflict.get(FLUENTCART),
+                "kept": "Django" if kept == DJANGO else "FluentCart",
+                "other": "Django" if other == DJANGO else "FluentCart",
+                "other_value": conflict.get(other),
+                "url": reverse("admin:fluentcart_sync_customer_resolve_conflict", args=[customer.pk, name]),
+            }
+        )
+    return rows
+
+
+def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_id: str, field_name: str):
+    customer = model_admin.get_object(request, unquote(object_id))
+    if customer is None:
+        raise Http404("No such customer.")
+    if not (model_admin.has_change_permission(request, customer) and model_admin.has_sync_permission(request)):
+        raise PermissionDenied
+    change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
+    conflict = (customer.sync_conflicts or {}).get(field_name)
+    if conflict is None or field_name not in PUSHED_MODEL_FIELDS:
+        model_admin.message_user(request, "That conflict is already resolved.", messages.INFO)
+        return HttpResponseRedirect(change_url)
+    if request.POST.get("choice") == "use":
+        other = FLUENTCART if conflict.get("kept", DJANGO) == DJANGO else DJANGO
+        setattr(customer, field_name, model_value(field_name, conflict.get(other)))
+        try:
+            customer.full_clean(exclude=["user"])
+        except ValidationError as err:
+            model_admin.message_user(request, f"That value is not valid here: {err}", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        customer.save()  # an edit like any other: Django now holds it, and its push sends it to FluentCart
+        message = f"{field_name}: now {getattr(customer, field_name)!r} here; it is pushed to FluentCart."
+    else:
+        message = f"{field_name}: kept the value the sync chose."
+    forget_conflict(customer.pk, field_name)
+    model_admin.message_user(request, message, messages.SUCCESS)
+    return HttpResponseRedirect(change_url)

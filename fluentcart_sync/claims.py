@@ -106,6 +106,16 @@ def remember_post(customer: Customer, token: str, email: str, revision: int) -> 
     )
 
 
+def forget_conflict(customer_id: int, field_name: str) -> None:
+    """A person has decided a conflict: drop it from the row (whoever holds the claim)."""
+    with transaction.atomic(using=router.db_for_write(Customer)):
+        row = Customer.objects.select_for_update().filter(pk=customer_id).values("sync_conflicts").first()
+        if row is None:
+            return
+        conflicts = {name: value for name, value in (row["sync_conflicts"] or {}).items() if name != field_name}
+        Customer.objects.filter(pk=customer_id).update(sync_conflicts=conflicts)
+
+
 def release(customer_id: int, token: str, *, outcome_unknown: bool = False) -> None:
     changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
     if outcome_unknown:
@@ -172,10 +182,13 @@ def _write(customer: Customer, token: str, result: PushResult, changes: dict[str
         if not result.outcome.succeeded:
             return bool(mine.update(**changes))
         if result.revision is not None and mine.filter(data_revision=result.revision).update(
-            sync_status=SyncStatus.SYNCED, **changes
+            sync_status=SyncStatus.SYNCED, **changes, **result.pulled
         ):
             return True
-        # Edited while the push was in flight: FluentCart holds an older revision; still owed.
+        # Edited while the push was in flight: FluentCart holds an older revision; still owed. What
+        # FluentCart changed is still copied in, field by field, where the edit left the field alone.
+        for name, value in result.pulled.items():
+            mine.filter(**{name: getattr(customer, name)}).update(**{name: value})
         written = bool(mine.update(sync_status=SyncStatus.PENDING, **changes))
     result.owed_again = written
     return written
@@ -230,8 +243,13 @@ def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
             failing_since=None,
             next_attempt_at=None,
             remote_duplicates=result.duplicates,
+            **result.purchases,
         )
-        if outcome != Outcome.UNCHANGED:
+        if result.remote_base is not None:
+            changes["remote_base"] = result.remote_base
+        if result.conflicts:
+            changes["sync_conflicts"] = {**(customer.sync_conflicts or {}), **result.conflicts}
+        if outcome != Outcome.UNCHANGED or result.requested:
             changes.update(synced_at=now, sync_attempts=0)
         return changes
     if outcome == Outcome.MISSING_REMOTE:

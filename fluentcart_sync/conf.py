@@ -45,6 +45,11 @@ DEFAULTS: dict[str, Any] = {
     # After a POST that got no answer, no new POST for that customer for this long: the first could
     # still be processed. None: twice the request deadline (connect + read timeout).
     "QUARANTINE_SECONDS": None,
+    # Two-way sync: who wins a field that both Django and FluentCart changed since the last sync
+    # ("django" or "fluentcart"); the other value is kept on the row as a conflict.
+    "CONFLICT_POLICY": "django",
+    # A pull creates a local customer for each FluentCart customer Django does not have.
+    "PULL_CREATES_CUSTOMERS": True,
     # How often a process re-reads whether the circuit is open (pushes paused).
     "CIRCUIT_CHECK_SECONDS": 5,
     # Name of the Django Tasks backend the push task is enqueued on.

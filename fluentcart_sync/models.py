@@ -88,6 +88,12 @@ SYNC_STATE_FIELDS = frozenset(
         "quarantine_until",
         "failing_since",
         "remote_duplicates",
+        "remote_base",
+        "sync_conflicts",
+        "purchase_count",
+        "lifetime_value",
+        "first_purchase_at",
+        "last_purchase_at",
         "claimed_until",
         "claim_token",
     }
@@ -176,6 +182,23 @@ class Customer(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
     remote_duplicates = models.JSONField("FluentCart duplicates", default=list, blank=True, editable=False)
+    # The merge base: the pushed fields as FluentCart held them after the last successful push or
+    # pull (plus its `updated_at`). A field that differs from it was changed on that side since.
+    remote_base = models.JSONField("FluentCart's record at the last sync", default=dict, blank=True, editable=False)
+    # Fields both sides changed since the base: {field: {"django": ..., "fluentcart": ..., "kept": side}}.
+    sync_conflicts = models.JSONField("sync conflicts", default=dict, blank=True, editable=False)
+
+    # -- what the customer bought, as FluentCart computes it from orders (refreshed by every pull) ------
+    purchase_count = models.PositiveIntegerField("purchases", null=True, blank=True, editable=False)
+    lifetime_value = models.BigIntegerField(
+        "lifetime value (cents)",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="FluentCart's `ltv`: the total of the customer's orders in cents of the shop's currency.",
+    )
+    first_purchase_at = models.DateTimeField("first purchase", null=True, blank=True, editable=False)
+    last_purchase_at = models.DateTimeField("last purchase", null=True, blank=True, editable=False)
     # A worker's claim: only the holder of claim_token may record an outcome, until claimed_until.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)

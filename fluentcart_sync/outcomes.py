@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 
 class Outcome(str, Enum):
@@ -50,6 +51,12 @@ class PushResult:
     requested: bool = True  # a request was sent (counts as an attempt)
     #: Other FluentCart customers that share this email.
     duplicates: list[int] = field(default_factory=list)
+    #: Two-way sync: fields FluentCart changed, to copy into Django ({model field: value}); the
+    #: record FluentCart now holds (the next merge base); fields both sides changed; purchase figures.
+    pulled: dict[str, Any] = field(default_factory=dict)
+    remote_base: dict[str, Any] | None = None
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    purchases: dict[str, Any] = field(default_factory=dict)
     #: The row was edited while the push was in flight: FluentCart holds an older revision, and
     #: the row is owed again.
     owed_again: bool = False

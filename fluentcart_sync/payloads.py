@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -81,6 +84,37 @@ def local_field_errors(customer: Customer) -> dict[str, list[str]]:
     if not customer.full_name:
         return {"full_name": ["A name is required: FluentCart refuses customers without one."]}
     return {}
+
+
+def purchase_figures(remote: dict[str, Any]) -> dict[str, Any]:
+    """What the customer bought, from a FluentCart record: ``purchase_count``, ``ltv`` (cents, as
+    FluentCart gives it), and the first and last purchase dates (``"YYYY-MM-DD HH:MM:SS"``, UTC)."""
+    figures: dict[str, Any] = {}
+    if "purchase_count" in remote:
+        figures["purchase_count"] = _integer(remote.get("purchase_count"))
+    if "ltv" in remote:
+        figures["lifetime_value"] = _integer(remote.get("ltv"))
+    for source, target in (("first_purchase_date", "first_purchase_at"), ("last_purchase_date", "last_purchase_at")):
+        if source in remote:
+            figures[target] = _moment(remote.get(source))
+    return figures
+
+
+def _integer(value: Any) -> int | None:
+    try:
+        return int(Decimal(str(value))) if value not in (None, "") else None
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace(" ", "T"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
 
 def summarise(prefix: str, field_errors: dict[str, list[str]]) -> str:

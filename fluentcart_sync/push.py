@@ -34,6 +34,7 @@ from .exceptions import (
     FluentCartTransportError,
     FluentCartValidationError,
 )
+from .merge import merge, model_value, remote_record
 from .models import Customer, SyncStatus
 from .outcomes import Outcome, PushResult
 from .payloads import (
@@ -43,6 +44,7 @@ from .payloads import (
     differing_fields,
     local_field_errors,
     payload_fingerprint,
+    purchase_figures,
     same_value,
     summarise,
 )
@@ -109,13 +111,17 @@ def _push_once(
 def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, recreate_missing: bool) -> PushResult:
     payload = build_payload(customer)
     fingerprint = payload_fingerprint(payload)
-    base: dict[str, Any] = {"customer_id": customer.pk, "fingerprint": fingerprint, "revision": customer.data_revision}
+    common: dict[str, Any] = {
+        "customer_id": customer.pk,
+        "fingerprint": fingerprint,
+        "revision": customer.data_revision,
+    }
 
     if customer.fluentcart_id and customer.sync_status != SyncStatus.MISSING_REMOTE:
         if customer.synced_fingerprint == fingerprint:
-            return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **base)
+            return PushResult(Outcome.UNCHANGED, fluentcart_id=customer.fluentcart_id, requested=False, **common)
     if customer.sync_status == SyncStatus.MISSING_REMOTE and not recreate_missing:
-        return _missing_remote(customer.fluentcart_id, base, requested=False)
+        return _missing_remote(customer.fluentcart_id, common, requested=False)
     errors = local_field_errors(customer)
     if errors:
         return PushResult(
@@ -123,29 +129,29 @@ def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, r
             error=summarise("Fix the customer before pushing", errors),
             field_errors=errors,
             requested=False,
-            **base,
+            **common,
         )
 
     fluentcart_id = None if (customer.sync_status == SyncStatus.MISSING_REMOTE) else customer.fluentcart_id
     try:
         if fluentcart_id:
-            return _update(client, fluentcart_id, payload, base)
-        return _create_or_link(client, customer, token, payload, base)
+            return _update(client, customer, fluentcart_id, payload, common)
+        return _create_or_link(client, customer, token, payload, common)
     except FluentCartError as err:
-        return _failure(err, base, outcome_unknown=customer.outcome_unknown)
+        return _failure(err, common, outcome_unknown=customer.outcome_unknown)
 
 
 def _create_or_link(
-    client: FluentCartClient, customer: Customer, token: str, payload: dict[str, Any], base: dict
+    client: FluentCartClient, customer: Customer, token: str, payload: dict[str, Any], common: dict
 ) -> PushResult:
     now = timezone.now()
     if customer.outcome_unknown:
         # An earlier POST may have landed, under the email it carried then: look before creating again.
-        found = _link_existing(client, customer, customer.posted_email or payload["email"], payload, base)
+        found = _link_existing(client, customer, customer.posted_email or payload["email"], payload, common)
         if found is not None:
             return found
         if customer.posted_email and not same_value("email", customer.posted_email, payload["email"]):
-            found = _link_existing(client, customer, payload["email"], payload, base)
+            found = _link_existing(client, customer, payload["email"], payload, common)
             if found is not None:
                 return found
         if customer.quarantine_until and customer.quarantine_until > now:
@@ -156,16 +162,16 @@ def _create_or_link(
                 "is never created twice",
                 not_before=customer.quarantine_until,
                 outcome_unknown=True,
-                **base,
+                **common,
             )
     if customer.posted_email != payload["email"] or customer.posted_revision != customer.data_revision:
         # The claim remembers a first POST; a re-creation or a POST after a quarantine is remembered here.
         if not remember_post(customer, token, payload["email"], customer.data_revision):
-            return PushResult(Outcome.BUSY, requested=False, **base)
+            return PushResult(Outcome.BUSY, requested=False, **common)
     try:
         created = client.create_customer(payload)
     except FluentCartDuplicateEmail:
-        found = _link_existing(client, customer, payload["email"], payload, base)
+        found = _link_existing(client, customer, payload["email"], payload, common)
         if found is not None:
             return found
         return PushResult(
@@ -173,14 +179,14 @@ def _create_or_link(
             error="FluentCart says this email already exists, but no customer with exactly this email "
             "was found in its search. Check the customer in FluentCart, then push again.",
             field_errors={"email": ["Email already exists in FluentCart."]},
-            **base,
+            **common,
         )
     except (FluentCartTransportError, FluentCartServerError) as err:
         if isinstance(err, FluentCartConnectError) or not getattr(err, "may_have_reached_server", True):
             raise  # never reached the server: nothing was created
         # The POST may have created the customer (FluentCart even answers 500 after storing it).
         try:
-            found = _link_existing(client, customer, payload["email"], payload, base)
+            found = _link_existing(client, customer, payload["email"], payload, common)
             looked = True
         except FluentCartError:
             found, looked = None, False
@@ -190,10 +196,15 @@ def _create_or_link(
         # No answer (or a proxy's 502/504) means it may still be running: look up again, and
         # send no new POST before the quarantine ends.
         finished = answered_by_fluentcart(err)
-        result = _failure(err, base, outcome_unknown=not (finished and looked))
+        result = _failure(err, common, outcome_unknown=not (finished and looked))
         result.posted = not finished
         return result
-    return PushResult(Outcome.CREATED, fluentcart_id=int(created["id"]), **base)
+    return PushResult(
+        Outcome.CREATED,
+        fluentcart_id=int(created["id"]),
+        remote_base=remote_record(created),  # the create answer echoes what was sent
+        **common,
+    )
 
 
 def answered_by_fluentcart(err: FluentCartError) -> bool:
@@ -202,7 +213,7 @@ def answered_by_fluentcart(err: FluentCartError) -> bool:
 
 
 def _link_existing(
-    client: FluentCartClient, customer: Customer, email: str, payload: dict[str, Any], base: dict
+    client: FluentCartClient, customer: Customer, email: str, payload: dict[str, Any], common: dict
 ) -> PushResult | None:
     """Link the FluentCart customer with this exact email, bringing it up to date if it differs.
 
@@ -218,7 +229,7 @@ def _link_existing(
     free = [m for m in matches if int(m["id"]) not in owners]
     if not free:
         owner = Customer.objects.filter(pk=owners[ids[0]]).first()
-        return PushResult(Outcome.FAILED, error=link_collision_message(customer, ids[0], owner), **base)
+        return PushResult(Outcome.FAILED, error=link_collision_message(customer, ids[0], owner), **common)
     remote = free[0]
     remote_id = int(remote["id"])
     duplicates = [i for i in ids if i != remote_id]
@@ -229,33 +240,40 @@ def _link_existing(
             f"Merge or delete the others in FluentCart: {', '.join(map(str, duplicates))}."
         )
         logger.warning("Customer %s (%s): %s", customer.pk, email, warning)
-    if differing_fields(payload, remote):
-        result = _update(client, remote_id, payload, base, remote=remote)
-        result.outcome = Outcome.LINKED if result.outcome == Outcome.UPDATED else result.outcome
-        result.fluentcart_id = result.fluentcart_id or remote_id
-        result.duplicates = duplicates
-        if warning:
-            result.error = f"{result.error} {warning}".strip()
-        return result
-    return PushResult(Outcome.LINKED, fluentcart_id=remote_id, error=warning, duplicates=duplicates, **base)
+    result = _update(client, customer, remote_id, payload, common, remote=remote, link=True)
+    result.outcome = Outcome.LINKED if result.outcome.succeeded else result.outcome
+    result.fluentcart_id = result.fluentcart_id or remote_id
+    result.duplicates = duplicates
+    if warning:
+        result.error = f"{result.error} {warning}".strip()
+    return result
 
 
 def _update(
     client: FluentCartClient,
+    customer: Customer,
     fluentcart_id: int,
     payload: dict[str, Any],
-    base: dict,
+    common: dict,
     remote: dict[str, Any] | None = None,
+    *,
+    link: bool = False,
 ) -> PushResult:
+    """Bring FluentCart's record and Django's together by the merge (``merge.py``): PUT only what
+    Django changed (or fills in), and hand back what FluentCart changed, to be copied into Django."""
     try:
         if remote is None:
             remote = client.get_customer(fluentcart_id)
-        stored = client.update_customer(fluentcart_id, build_update_body(payload, remote))
+        theirs = remote_record(remote)
+        merged = merge(payload, theirs, None if link else (customer.remote_base or None))
+        stored = remote
+        if merged.to_fluentcart:
+            stored = client.update_customer(fluentcart_id, build_update_body(merged.record, remote))
     except FluentCartNotFound:
-        return _missing_remote(fluentcart_id, base)
+        return _missing_remote(fluentcart_id, common)
     except FluentCartServerError as err:
         if err.fluentcart_code == 400:  # "Customer not found, please reload the page"
-            return _missing_remote(fluentcart_id, base)
+            return _missing_remote(fluentcart_id, common)
         raise
     except FluentCartDuplicateEmail as err:
         return PushResult(
@@ -264,18 +282,28 @@ def _update(
             field_errors=err.field_errors,
             error="Another FluentCart customer already has this email. Change the email here, or merge the two "
             "customers in FluentCart, then push again.",
-            **base,
+            **common,
         )
-    kept = _fields_not_stored(payload, stored)
+    kept = _fields_not_stored(merged.record, stored) if merged.to_fluentcart else {}
     if kept:
         return PushResult(
             Outcome.FAILED,
             fluentcart_id=fluentcart_id,
             field_errors=kept,
             error=summarise("FluentCart accepted the update but kept other values", kept),
-            **base,
+            **common,
         )
-    return PushResult(Outcome.UPDATED, fluentcart_id=fluentcart_id, **base)
+    local_after = {**payload, **merged.to_django}
+    return PushResult(
+        Outcome.UPDATED if merged.to_fluentcart else Outcome.UNCHANGED,
+        fluentcart_id=fluentcart_id,
+        pulled={name: model_value(name, value) for name, value in merged.to_django.items()},
+        conflicts=merged.conflicts,
+        # The next merge base: FluentCart's record as it answered the PUT (it re-reads the row), or as read.
+        remote_base=remote_record(stored) if isinstance(stored, dict) and "email" in stored else theirs,
+        purchases=purchase_figures(remote),
+        **{**common, "fingerprint": payload_fingerprint(local_after)},
+    )
 
 
 def _fields_not_stored(payload: dict[str, Any], stored: dict[str, Any]) -> dict[str, list[str]]:
@@ -303,18 +331,22 @@ _MISSING_REMOTE_MESSAGE = (
 )
 
 
-def _missing_remote(fluentcart_id: int | None, base: dict, *, requested: bool = True) -> PushResult:
+def _missing_remote(fluentcart_id: int | None, common: dict, *, requested: bool = True) -> PushResult:
     return PushResult(
-        Outcome.MISSING_REMOTE, fluentcart_id=fluentcart_id, error=_MISSING_REMOTE_MESSAGE, requested=requested, **base
+        Outcome.MISSING_REMOTE,
+        fluentcart_id=fluentcart_id,
+        error=_MISSING_REMOTE_MESSAGE,
+        requested=requested,
+        **common,
     )
 
 
-def _failure(err: FluentCartError, base: dict, *, outcome_unknown: bool) -> PushResult:
+def _failure(err: FluentCartError, common: dict, *, outcome_unknown: bool) -> PushResult:
     """Sort a failure into retry-later, paused (configuration) or needs-a-person, with a message
     that says what to do."""
     if err.configuration:
         return PushResult(
-            Outcome.PAUSED, error=str(err), configuration_error=True, outcome_unknown=outcome_unknown, **base
+            Outcome.PAUSED, error=str(err), configuration_error=True, outcome_unknown=outcome_unknown, **common
         )
     if isinstance(err, FluentCartValidationError):
         return PushResult(
@@ -322,14 +354,14 @@ def _failure(err: FluentCartError, base: dict, *, outcome_unknown: bool) -> Push
             error=summarise("FluentCart rejected the customer", err.field_errors),
             field_errors=err.field_errors,
             outcome_unknown=outcome_unknown,
-            **base,
+            **common,
         )
     if isinstance(err, FluentCartRateLimited):
         return PushResult(
-            Outcome.RETRY, error=str(err), retry_after=err.retry_after, outcome_unknown=outcome_unknown, **base
+            Outcome.RETRY, error=str(err), retry_after=err.retry_after, outcome_unknown=outcome_unknown, **common
         )
     if err.transient:
-        return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **base)
+        return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **common)
     if isinstance(err, FluentCartAPIError):
-        return PushResult(Outcome.FAILED, error=str(err), outcome_unknown=outcome_unknown, **base)
-    return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **base)
+        return PushResult(Outcome.FAILED, error=str(err), outcome_unknown=outcome_unknown, **common)
+    return PushResult(Outcome.RETRY, error=str(err), outcome_unknown=outcome_unknown, **common)

@@ -194,6 +194,18 @@ class FakeFluentCart:
         row = self.store.insert(fields)
         return self._routes.shape(row)
 
+    def edit_customer(self, customer_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a stored customer directly, as staff in FluentCart's admin would (no HTTP, no
+        faults); ``updated_at`` moves if anything changed. Returns its GET shape."""
+        if "full_name" in fields and "first_name" not in fields:
+            first, _, last = str(fields.pop("full_name")).strip().rpartition(" ")
+            fields["first_name"], fields["last_name"] = (first, last) if first else (last, "")
+        fields.pop("full_name", None)
+        row = self.store.edit(customer_id, fields)
+        if row is None:
+            raise KeyError(f"no customer {customer_id}")
+        return self._routes.shape(row)
+
     def count(self) -> int:
         return self.store.count()
 

@@ -1,0 +1,341 @@
+"""Reading FluentCart back into Django: the pull.
+
+FluentCart has no change feed (no webhooks; without Pro no filter on ``updated_at``), so a pull reads
+every customer, pages in parallel, and for each one:
+
+- a **linked** row gets what FluentCart changed since the merge base, by the same merge as a push
+  (``merge.py``); nothing is echoed back, and Django's own unsent edits stay owed;
+- an **unlinked** local row with the same email (ignoring case) is linked, merged;
+- a customer **only FluentCart has** becomes a local customer (``PULL_CREATES_CUSTOMERS``), synced,
+  never pushed back;
+- after a **complete** scan, a synced row whose FluentCart id was not seen, and that FluentCart
+  answers 404 for, becomes ``missing_remote``. A scan that ended early proves nothing.
+
+Each page costs one query to match its local rows; rows that did not change cost no write; new
+customers are inserted in bulk. A row being pushed right now, or edited since it was read, is
+left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .client import CustomerPage, FluentCartClient, get_client
+from .conf import app_settings
+from .exceptions import FluentCartError, FluentCartNotFound
+from .merge import merge, model_value, remote_record, text
+from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
+from .payloads import build_payload, payload_fingerprint, purchase_figures
+
+logger = logging.getLogger("fluentcart_sync.pull")
+
+#: What each FluentCart customer led to (the summary's vocabulary).
+UNCHANGED, UPDATED, LINKED, CREATED, BUSY, DUPLICATE, SKIPPED = (
+    "unchanged",
+    "updated",
+    "linked",
+    "created",
+    "busy",
+    "duplicate_remote",
+    "skipped",
+)
+
+_DELETED_MESSAGE = (
+    "This customer was deleted in FluentCart (a pull did not find it). Nothing was re-created automatically; "
+    "use “Push to FluentCart” in the admin to create it again."
+)
+
+
+@dataclass
+class PullSummary:
+    counts: Counter = field(default_factory=Counter)
+    conflicts: int = 0
+    deleted_remotely: int = 0
+    read: int = 0
+    complete: bool = False
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < 200:
+            self.notes.append(text)
+
+
+def pull(
+    *,
+    client: FluentCartClient | None = None,
+    concurrency: int = 4,
+    dry_run: bool = False,
+    on_page: Callable[[CustomerPage], None] | None = None,
+) -> PullSummary:
+    """Read every FluentCart customer and bring Django up to date; see the module docstring."""
+    concurrency = max(1, concurrency)
+    client = client or get_client(pool_size=concurrency)
+    summary = PullSummary()
+    started = time.monotonic()
+    scan_started_at = timezone.now()
+    seen: set[int] = set()
+    try:
+        for page in iter_pages_in_parallel(client, concurrency):
+            apply_page(page.customers, summary, seen, dry_run=dry_run)
+            summary.read += len(page.customers)
+            if on_page is not None:
+                on_page(page)
+        summary.complete = True
+    except FluentCartError as err:
+        summary.error = f"Stopped after {summary.read} customers: {err}"
+    if summary.complete:
+        mark_deleted_remotely(client, seen, scan_started_at, summary, dry_run=dry_run)
+    summary.elapsed = time.monotonic() - started
+    return summary
+
+
+def iter_pages_in_parallel(client: FluentCartClient, concurrency: int) -> Iterator[CustomerPage]:
+    """Every page of ``GET /customers`` (199 a page, oldest first), ``concurrency`` requests in
+    flight, yielded in page order; at most ``concurrency`` pages held at once."""
+    first = client.list_customers(page=1)
+    yield first
+    last_page = first.last_page
+    if last_page <= 1 or concurrency == 1:
+        page_number = 2
+        while page_number <= last_page:
+            page = client.list_customers(page=page_number)
+            yield page
+            last_page = max(last_page, page.last_page)
+            page_number += 1
+        return
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fluentcart-pull") as pool:
+        pending: dict[int, Future] = {}
+        next_to_submit = 2
+        next_to_yield = 2
+        while next_to_yield <= last_page:
+            while next_to_submit <= last_page and len(pending) < concurrency:
+                pending[next_to_submit] = pool.submit(client.list_customers, page=next_to_submit)
+                next_to_submit += 1
+            page = pending.pop(next_to_yield).result()
+            next_to_yield += 1
+            last_page = max(last_page, page.last_page)  # customers created during the scan
+            yield page
+
+
+def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[int], *, dry_run: bool = False) -> None:
+    """Bring one page of FluentCart customers into Django: one query to find the local rows."""
+    by_id: dict[int, dict[str, Any]] = {}
+    for remote in customers:
+        try:
+            by_id[int(remote["id"])] = remote
+        except (KeyError, TypeError, ValueError):
+            summary.counts[SKIPPED] += 1
+    seen.update(by_id)
+    emails = {text(remote.get("email")).lower() for remote in by_id.values()} - {""}
+    local = list(
+        Customer.objects.annotate(email_folded=Lower("email")).filter(
+            Q(fluentcart_id__in=list(by_id)) | Q(email_folded__in=list(emails))
+        )
+    )
+    linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
+    by_email = {row.email.lower(): row for row in local}
+    to_create: list[Customer] = []
+    creating: dict[str, int] = {}  # email -> the FluentCart id a new local customer is made from
+    now = timezone.now()
+    with transaction.atomic():
+        for remote_id, remote in by_id.items():
+            row = linked.get(remote_id)
+            if row is not None:
+                outcome = _refresh(row, remote, summary, now, dry_run=dry_run)
+            else:
+                email = text(remote.get("email")).lower()
+                row = by_email.get(email)
+                if row is None and email in creating:
+                    outcome = DUPLICATE
+                    summary.note(
+                        f"FluentCart customer {remote_id} has the email {remote.get('email')} of FluentCart customer "
+                        f"{creating[email]}, created here from this pull: merge them in FluentCart."
+                    )
+                elif row is None:
+                    outcome = _new_customer(remote, to_create, summary)
+                    if outcome == CREATED:
+                        creating[email] = remote_id
+                elif row.fluentcart_id is None:
+                    outcome = _link(row, remote, summary, now, dry_run=dry_run)
+                    by_email.pop(row.email.lower(), None)  # FluentCart's duplicates of it are not linked twice
+                else:
+                    outcome = DUPLICATE
+                    summary.note(
+                        f"FluentCart customer {remote_id} has the email {remote.get('email')} of FluentCart customer "
+                        f"{row.fluentcart_id}, linked to local customer {row.pk}: merge them in FluentCart."
+                    )
+            summary.counts[outcome] += 1
+        if to_create and not dry_run:
+            _create_all(to_create, summary)
+
+
+def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
+    theirs = remote_record(remote)
+    purchases = purchase_figures(remote)
+    figures_known = all(getattr(row, name) == value for name, value in purchases.items())
+    base = row.remote_base or {}
+    if base == theirs and figures_known and row.sync_status != SyncStatus.MISSING_REMOTE:
+        return UNCHANGED  # FluentCart has not saved this customer since the last sync
+    if row.claimed_until is not None and row.claimed_until > now:
+        return BUSY  # its push reads FluentCart's record and merges it
+    payload = build_payload(row)
+    merged = merge(payload, theirs, base or None)
+    summary.conflicts += len(merged.conflicts)
+    if dry_run:
+        return UPDATED if merged.to_django else UNCHANGED
+    if not _write(row, _synced_changes(row, payload, merged, theirs, purchases)):
+        return BUSY
+    return UPDATED if merged.to_django else UNCHANGED
+
+
+def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
+    if row.claimed_until is not None and row.claimed_until > now:
+        return BUSY
+    theirs = remote_record(remote)
+    payload = build_payload(row)
+    merged = merge(payload, theirs, None)
+    summary.conflicts += len(merged.conflicts)
+    if dry_run:
+        return LINKED
+    changes = _synced_changes(row, payload, merged, theirs, purchase_figures(remote))
+    changes.update(
+        fluentcart_id=int(remote["id"]),
+        outcome_unknown=False,
+        posted_email="",
+        quarantine_until=None,
+        sync_error="",
+        sync_field_errors={},
+        next_attempt_at=None,
+    )
+    try:
+        with transaction.atomic():
+            written = _write(row, changes, unlinked=True)
+    except IntegrityError:  # linked by a push a moment ago
+        written = False
+    return LINKED if written else BUSY
+
+
+def _synced_changes(
+    row: Customer, payload: dict[str, Any], merged, theirs: dict[str, Any], purchases: dict[str, Any]
+) -> dict[str, Any]:
+    """FluentCart's changes for Django, the new base, and the state: synced if both sides now hold
+    the same, owed if Django still has something FluentCart lacks."""
+    pulled = {name: model_value(name, value) for name, value in merged.to_django.items()}
+    changes: dict[str, Any] = {**pulled, **purchases, "remote_base": theirs}
+    if merged.conflicts:
+        changes["sync_conflicts"] = {**(row.sync_conflicts or {}), **merged.conflicts}
+    if merged.to_fluentcart:
+        if row.sync_status in (SyncStatus.SYNCED, SyncStatus.MISSING_REMOTE):
+            changes.update(sync_status=SyncStatus.PENDING, next_attempt_at=None)
+    else:
+        changes.update(
+            sync_status=SyncStatus.SYNCED,
+            synced_fingerprint=payload_fingerprint({**payload, **merged.to_django}),
+            synced_revision=row.data_revision,
+            synced_at=timezone.now(),
+            failing_since=None,
+        )
+    return changes
+
+
+def _write(row: Customer, changes: dict[str, Any], *, unlinked: bool = False) -> bool:
+    """One conditional UPDATE: only if nobody edited or claimed the row since it was read."""
+    now = timezone.now()
+    rows = Customer.objects.filter(pk=row.pk, data_revision=row.data_revision).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if unlinked:
+        rows = rows.filter(fluentcart_id__isnull=True)
+    return bool(rows.update(**changes))
+
+
+def _new_customer(remote: dict[str, Any], to_create: list[Customer], summary: PullSummary) -> str:
+    if not app_settings.PULL_CREATES_CUSTOMERS:
+        return SKIPPED
+    theirs = remote_record(remote)
+    customer = Customer(**{name: model_value(name, theirs.get(name)) for name in PUSHED_MODEL_FIELDS})
+    customer.normalise()
+    try:
+        customer.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+    except ValidationError as err:
+        details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in err.message_dict.items())
+        summary.note(
+            f"FluentCart customer {remote.get('id')} ({remote.get('email')}) skipped, not valid here: {details}"
+        )
+        return SKIPPED
+    now = timezone.now()
+    customer.fluentcart_id = int(remote["id"])
+    customer.sync_status = SyncStatus.SYNCED
+    customer.synced_at = now
+    customer.synced_revision = customer.data_revision
+    customer.synced_fingerprint = payload_fingerprint(build_payload(customer))
+    customer.remote_base = theirs
+    for name, value in purchase_figures(remote).items():
+        setattr(customer, name, value)
+    to_create.append(customer)
+    return CREATED
+
+
+def _create_all(customers: list[Customer], summary: PullSummary) -> None:
+    """Insert in bulk; if a row collides (created or linked meanwhile), insert one by one."""
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(customers)
+        return
+    except IntegrityError:
+        pass
+    for customer in customers:
+        try:
+            with transaction.atomic():
+                customer.pk = None
+                Customer.objects.bulk_create([customer])
+        except IntegrityError:
+            summary.counts[CREATED] -= 1
+            summary.counts[BUSY] += 1
+
+
+def mark_deleted_remotely(
+    client: FluentCartClient, seen: set[int], scan_started_at, summary: PullSummary, *, dry_run: bool
+) -> None:
+    """After a complete scan: synced rows whose id was not seen, confirmed one by one (404), become
+    ``missing_remote``. Rows synced during the scan are left alone (their id may be on a page read
+    before they existed)."""
+    candidates = Customer.objects.filter(
+        sync_status=SyncStatus.SYNCED, fluentcart_id__isnull=False, synced_at__lt=scan_started_at
+    ).order_by("pk")
+    last_pk = 0
+    while True:
+        chunk = list(candidates.filter(pk__gt=last_pk).values_list("pk", "fluentcart_id")[:2000])
+        if not chunk:
+            return
+        last_pk = chunk[-1][0]
+        for pk, fluentcart_id in chunk:
+            if fluentcart_id is None or fluentcart_id in seen:
+                continue
+            try:
+                client.get_customer(fluentcart_id)
+                continue  # there after all (the list shifted under the scan)
+            except FluentCartNotFound:
+                pass
+            except FluentCartError as err:
+                summary.note(f"Could not confirm that FluentCart customer {fluentcart_id} was deleted: {err}")
+                continue
+            summary.deleted_remotely += 1
+            if not dry_run:
+                Customer.objects.filter(pk=pk, fluentcart_id=fluentcart_id, sync_status=SyncStatus.SYNCED).update(
+                    sync_status=SyncStatus.MISSING_REMOTE, sync_error=_DELETED_MESSAGE, next_attempt_at=None
+                )
