@@ -82,7 +82,7 @@ if [ "${TASKS_BACKEND:-database}" = "database" ]; then
   $PY manage.py db_worker &
   PIDS+=($!)
 fi
-$PY manage.py fluentcart_sync_due --run --loop 10 &
+$PY manage.py fluentcart_sync_due --run --loop 10 --pull-every 30 &
 PIDS+=($!)
 
 $PY manage.py runserver "$HOST:$PORT" &

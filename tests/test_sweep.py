@@ -105,3 +105,23 @@ def test_loop_keeps_going_after_a_failed_sweep(fake, owed, fluentcart_settings, 
     # the second probed FluentCart, found the fix, and pushed everything owed without a person.
     assert synced_emails() == {"old_pending@example.com", "due_retry@example.com", "crashed@example.com"}
     assert not Customer.objects.filter(sync_status=SyncStatus.FAILED).exclude(email="failed@example.com").exists()
+
+
+def test_the_loop_pulls_fluentcarts_changes_every_pull_every_seconds(fake, fluentcart_settings, monkeypatch):
+    import fluentcart_sync.management.commands.fluentcart_sync_due as command
+
+    guest = fake.create_customer(email="guest@example.com", full_name="Checkout Guest", status="active")
+    rounds = []
+
+    def stop_after_two(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(command.time, "sleep", stop_after_two)
+    out = io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        call_command("fluentcart_sync_due", "--run", "--loop", "5", "--pull-every", "3600", stdout=out,
+                     stderr=io.StringIO())
+    assert out.getvalue().count("Pulled 1 FluentCart customers") == 1, "once, then not before an hour"
+    assert Customer.objects.get(email="guest@example.com").fluentcart_id == guest["id"]

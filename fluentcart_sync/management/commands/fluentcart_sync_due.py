@@ -15,6 +15,7 @@ from fluentcart_sync.batch import BatchAborted, push_many
 from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
 from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.pull import pull
 from fluentcart_sync.tasks import enqueue_push
 
 
@@ -49,6 +50,13 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Sweep again every SECONDS until stopped, instead of once.",
         )
+        parser.add_argument(
+            "--pull-every",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="With --loop: also pull FluentCart's changes (fluentcart_pull) every SECONDS.",
+        )
 
     def handle(self, *args, **options):
         if options["concurrency"] < 1:
@@ -58,6 +66,9 @@ class Command(BaseCommand):
             return
         if options["loop"] <= 0:
             raise CommandError("--loop must be a positive number of seconds.")
+        if options["pull_every"] is not None and options["pull_every"] <= 0:
+            raise CommandError("--pull-every must be a positive number of seconds.")
+        next_pull = time.monotonic()
         while True:
             try:
                 self.sweep(options)
@@ -65,8 +76,28 @@ class Command(BaseCommand):
                 # A worker loop outlives a bad sweep (FluentCart down, credentials being rotated, the
                 # database restarting): say so and try again next round.
                 self.stderr.write(f"Sweep failed: {err}")
+            if options["pull_every"] is not None and time.monotonic() >= next_pull:
+                next_pull = time.monotonic() + options["pull_every"]
+                self.pull()
             close_old_connections()  # a long-lived process must not keep a dead connection
             time.sleep(options["loop"])
+
+    def pull(self) -> None:
+        """FluentCart's changes, deletions and new customers into Django (see fluentcart_pull)."""
+        if circuit.is_open():
+            return  # FluentCart refuses the configuration: the sweep's probe says when it is back
+        try:
+            summary = pull()
+        except Exception as err:
+            self.stderr.write(f"Pull failed: {err}")
+            return
+        counts = summary.counts
+        self.stdout.write(
+            f"Pulled {summary.read} FluentCart customers: {counts['linked']} linked, {counts['updated']} updated, "
+            f"{counts['created']} created, {summary.conflicts} conflicts, {summary.deleted_remotely} deleted remotely."
+        )
+        if summary.error:
+            self.stderr.write(f"Pull incomplete: {summary.error}")
 
     def sweep(self, options) -> None:
         circuit.forget_cached_state()
