@@ -252,3 +252,30 @@ def test_the_list_fits_1280px_with_a_192_character_unbroken_name(browser, live_s
         screenshot(page, "admin-list-1280-long-name.png")
     finally:
         context.close()
+
+
+def test_staff_resolve_a_sync_conflict_in_one_click(page, live_server, fake):
+    from fluentcart_sync.services import push_customer
+
+    customer = Customer.objects.create(email="conflict@example.com", full_name="Con Flict", city="Boston")
+    push_customer(customer.pk)
+    customer.refresh_from_db()
+    fake.edit_customer(customer.fluentcart_id, city="Lyon")  # staff in WordPress
+    customer.city = "Paris"  # and staff in Django, before any pull
+    customer.save()
+    customer.refresh_from_db()
+    assert customer.sync_conflicts["city"]["fluentcart"] == "Lyon"
+
+    admin_login(page, live_server)
+    page.goto(f"{live_server.url}/admin/fluentcart_sync/customer/{customer.pk}/change/")
+    conflict = page.locator('.fluentcart-conflict[data-field="city"]')
+    assert "Lyon" in conflict.inner_text() and "Paris" in conflict.inner_text()
+    screenshot(page, "admin-conflict.png")
+    conflict.get_by_role("button", name="Use FluentCart's value").click()
+    page.wait_for_load_state()
+
+    assert page.locator('.fluentcart-conflict[data-field="city"]').count() == 0
+    assert page.locator("input[name=city]").input_value() == "Lyon"
+    customer.refresh_from_db()
+    remote = next(c for c in fake.customers() if c["id"] == customer.fluentcart_id)
+    assert customer.city == remote["city"] == "Lyon" and customer.sync_status == SyncStatus.SYNCED
