@@ -25,10 +25,10 @@ import json
 import os
 import resource
 import statistics
-from collections import Counter
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

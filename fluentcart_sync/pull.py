@@ -11,7 +11,8 @@ every customer, pages in parallel, and for each one:
 - after a **complete** scan, a synced row whose FluentCart id was not seen, and that FluentCart
   answers 404 for, becomes ``missing_remote``. A scan that ended early proves nothing.
 
-Each page costs one query to match its local rows; rows that did not change cost no write; new
+Each page costs one query to match its local rows; rows that did not change cost no write (a page of them
+opens no transaction either); new
 customers are inserted in bulk. A row being pushed right now, or edited since it was read, is
 left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
 """
@@ -148,12 +149,22 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
     )
     linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
     by_email = {row.email.lower(): row for row in local}
+    # Linked rows FluentCart has not changed are settled here: a page of them writes nothing and
+    # opens no transaction (on SQLite an empty BEGIN IMMEDIATE would still take the write lock).
+    work: list[tuple[int, dict[str, Any], Customer | None]] = []
+    for remote_id, remote in by_id.items():
+        linked_row = linked.get(remote_id)
+        if linked_row is not None and _unchanged(linked_row, remote):
+            summary.counts[UNCHANGED] += 1
+        else:
+            work.append((remote_id, remote, linked_row))
+    if not work:
+        return
     to_create: list[Customer] = []
     creating: dict[str, int] = {}  # email -> the FluentCart id a new local customer is made from
     now = timezone.now()
     with transaction.atomic():
-        for remote_id, remote in by_id.items():
-            row = linked.get(remote_id)
+        for remote_id, remote, row in work:
             if row is not None:
                 outcome = _refresh(row, remote, summary, now, dry_run=dry_run)
             else:
@@ -183,13 +194,17 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
             _create_all(to_create, summary)
 
 
+def _unchanged(row: Customer, remote: dict[str, Any]) -> bool:
+    """FluentCart has not saved this linked customer since the last sync, and its figures are known."""
+    if row.sync_status == SyncStatus.MISSING_REMOTE or (row.remote_base or {}) != remote_record(remote):
+        return False
+    return all(getattr(row, name) == value for name, value in purchase_figures(remote).items())
+
+
 def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
     theirs = remote_record(remote)
     purchases = purchase_figures(remote)
-    figures_known = all(getattr(row, name) == value for name, value in purchases.items())
     base = row.remote_base or {}
-    if base == theirs and figures_known and row.sync_status != SyncStatus.MISSING_REMOTE:
-        return UNCHANGED  # FluentCart has not saved this customer since the last sync
     if row.claimed_until is not None and row.claimed_until > now:
         return BUSY  # its push reads FluentCart's record and merges it
     payload = build_payload(row)
