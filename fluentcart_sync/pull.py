@@ -11,10 +11,9 @@ every customer, pages in parallel, and for each one:
 - after a **complete** scan, a synced row whose FluentCart id was not seen, and that FluentCart
   answers 404 for, becomes ``missing_remote``. A scan that ended early proves nothing.
 
-Each page costs one query to match its local rows; rows that did not change cost no write (a page of them
-opens no transaction either); new
-customers are inserted in bulk. A row being pushed right now, or edited since it was read, is
-left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
+Each page costs one query to match its local rows; rows that did not change cost no write, and a
+page of them opens no transaction; new customers are inserted in bulk. A row being pushed right
+now, or edited since it was read, is left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
 """
 
 from __future__ import annotations
