@@ -13,7 +13,8 @@ every customer, pages in parallel, and for each one:
 
 Each page costs one query to match its local rows; rows that did not change cost no write, and a
 page of them opens no transaction; new customers are inserted in bulk. A row being pushed right
-now, or edited since it was read, is left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
+now, or edited since it was read, is left to its push. Memory stays flat: one page at a time per
+worker, plus the set of ids seen.
 """
 
 from __future__ import annotations
