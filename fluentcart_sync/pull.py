@@ -133,7 +133,7 @@ def iter_pages_in_parallel(client: FluentCartClient, concurrency: int) -> Iterat
 
 
 def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[int], *, dry_run: bool = False) -> None:
-    """Bring one page of FluentCart customers into Django: one query to find the local rows."""
+    """Bring one page of FluentCart customers into Django: one query when none of them changed."""
     by_id: dict[int, dict[str, Any]] = {}
     for remote in customers:
         try:
@@ -141,25 +141,25 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
         except (KeyError, TypeError, ValueError):
             summary.counts[SKIPPED] += 1
     seen.update(by_id)
-    emails = {text(remote.get("email")).lower() for remote in by_id.values()} - {""}
+    # Most of a pull is customers FluentCart has not changed: settle them from a few columns of their
+    # linked rows (no model instances, no transaction: on SQLite an empty BEGIN IMMEDIATE would still
+    # take the write lock). Only a page with something to do reads whole rows.
+    settled = _unchanged_ids(by_id)
+    summary.counts[UNCHANGED] += len(settled)
+    if len(settled) == len(by_id):
+        return
+    emails = {text(remote.get("email")).lower() for remote_id, remote in by_id.items() if remote_id not in settled}
     local = list(
         Customer.objects.annotate(email_folded=Lower("email")).filter(
-            Q(fluentcart_id__in=list(by_id)) | Q(email_folded__in=list(emails))
+            Q(fluentcart_id__in=[remote_id for remote_id in by_id if remote_id not in settled])
+            | Q(email_folded__in=list(emails - {""}))
         )
     )
     linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
     by_email = {row.email.lower(): row for row in local}
-    # Linked rows FluentCart has not changed are settled here: a page of them writes nothing and
-    # opens no transaction (on SQLite an empty BEGIN IMMEDIATE would still take the write lock).
-    work: list[tuple[int, dict[str, Any], Customer | None]] = []
-    for remote_id, remote in by_id.items():
-        linked_row = linked.get(remote_id)
-        if linked_row is not None and _unchanged(linked_row, remote):
-            summary.counts[UNCHANGED] += 1
-        else:
-            work.append((remote_id, remote, linked_row))
-    if not work:
-        return
+    work = [
+        (remote_id, remote, linked.get(remote_id)) for remote_id, remote in by_id.items() if remote_id not in settled
+    ]
     to_create: list[Customer] = []
     creating: dict[str, int] = {}  # email -> the FluentCart id a new local customer is made from
     now = timezone.now()
@@ -194,11 +194,29 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
             _create_all(to_create, summary)
 
 
-def _unchanged(row: Customer, remote: dict[str, Any]) -> bool:
-    """FluentCart has not saved this linked customer since the last sync, and its figures are known."""
-    if row.sync_status == SyncStatus.MISSING_REMOTE or (row.remote_base or {}) != remote_record(remote):
-        return False
-    return all(getattr(row, name) == value for name, value in purchase_figures(remote).items())
+#: What deciding "unchanged" needs of a linked row (``purchase_figures`` names the last four).
+_SETTLE_FIELDS = (
+    "fluentcart_id",
+    "sync_status",
+    "remote_base",
+    "purchase_count",
+    "lifetime_value",
+    "first_purchase_at",
+    "last_purchase_at",
+)
+
+
+def _unchanged_ids(by_id: dict[int, dict[str, Any]]) -> set[int]:
+    """The FluentCart ids whose linked row is in sync with what FluentCart answered: FluentCart has
+    not saved the customer since the last sync, and its purchase figures are known. One query."""
+    rows = Customer.objects.filter(fluentcart_id__in=list(by_id)).values(*_SETTLE_FIELDS)
+    return {
+        row["fluentcart_id"]
+        for row in rows
+        if row["sync_status"] != SyncStatus.MISSING_REMOTE
+        and (row["remote_base"] or {}) == remote_record(by_id[row["fluentcart_id"]])
+        and all(row[name] == value for name, value in purchase_figures(by_id[row["fluentcart_id"]]).items())
+    }
 
 
 def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:

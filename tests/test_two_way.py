@@ -262,3 +262,12 @@ def test_a_page_of_unchanged_customers_costs_one_query_and_no_transaction(shop, 
     assert "1 updated" in text and "204 unchanged" in text
     assert Customer.objects.get(pk=first.pk).city == "Chicago"
     assert statements[1] == ["SELECT"] and len(statements[0]) > 1
+
+
+def test_a_fluentcart_duplicate_of_an_unchanged_customer_is_still_reported_on_the_next_pull(shop):
+    first = shop.create_customer(email="twin@example.com", full_name="Twin One", status="active")
+    shop.create_customer(email="TWIN@example.com", full_name="Twin Two", status="active")
+    assert "1 duplicate emails in FluentCart" in pull()
+    text = pull()
+    assert "1 unchanged" in text and "1 duplicate emails in FluentCart" in text and "0 created" in text
+    assert Customer.objects.get().fluentcart_id == first["id"]
