@@ -104,6 +104,17 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                     id="fluentcart_sync.W001",
                 )
             )
+        quarantine = app_settings.QUARANTINE_SECONDS
+        if quarantine is not None and float(quarantine) < connect_timeout + read_timeout:
+            errors.append(
+                checks.Warning(
+                    f"QUARANTINE_SECONDS ({quarantine}) is shorter than one request may take "
+                    f"({connect_timeout + read_timeout:g}s): a POST that got no answer could still land after "
+                    "a second one is sent, and FluentCart would hold the customer twice.",
+                    hint="Leave FLUENTCART_QUARANTINE_SECONDS unset (twice connect + read timeout), or raise it.",
+                    id="fluentcart_sync.W002",
+                )
+            )
     return errors
 
 

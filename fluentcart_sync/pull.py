@@ -293,7 +293,7 @@ def _write(row: Customer, changes: dict[str, Any], *, unlinked: bool = False) ->
     )
     if unlinked:
         rows = rows.filter(fluentcart_id__isnull=True)
-    return bool(rows.update(**changes))
+    return bool(rows.update_sync_state(**changes))
 
 
 def _new_customer(remote: dict[str, Any], to_create: list[Customer], summary: PullSummary) -> str:
