@@ -149,14 +149,20 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
     if len(settled) == len(by_id):
         return
     emails = {text(remote.get("email")).lower() for remote_id, remote in by_id.items() if remote_id not in settled}
+    emails = list(emails - {""})
     local = list(
-        Customer.objects.annotate(email_folded=Lower("email")).filter(
+        Customer.objects.annotate(email_folded=Lower("email"), posted_folded=Lower("posted_email")).filter(
             Q(fluentcart_id__in=[remote_id for remote_id in by_id if remote_id not in settled])
-            | Q(email_folded__in=list(emails - {""}))
+            | Q(email_folded__in=emails)
+            | Q(posted_folded__in=emails, fluentcart_id__isnull=True, outcome_unknown=True)
         )
     )
     linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
     by_email = {row.email.lower(): row for row in local}
+    for row in local:
+        # A POST that got no answer, under an email changed since: what it created is this row's.
+        if row.fluentcart_id is None and row.outcome_unknown and row.posted_email:
+            by_email.setdefault(row.posted_email.lower(), row)
     work = [
         (remote_id, remote, linked.get(remote_id)) for remote_id, remote in by_id.items() if remote_id not in settled
     ]
@@ -182,7 +188,8 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
                         creating[email] = remote_id
                 elif row.fluentcart_id is None:
                     outcome = _link(row, remote, summary, now, dry_run=dry_run)
-                    by_email.pop(row.email.lower(), None)  # FluentCart's duplicates of it are not linked twice
+                    for key in (row.email.lower(), row.posted_email.lower()):  # its duplicates are not linked twice
+                        by_email.pop(key, None)
                 else:
                     outcome = DUPLICATE
                     summary.note(
@@ -254,6 +261,8 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
         sync_field_errors={},
         next_attempt_at=None,
     )
+    if changes.get("sync_status") != SyncStatus.SYNCED:
+        changes["sync_status"] = SyncStatus.PENDING  # linked, and Django has what FluentCart lacks: pushed next
     try:
         with transaction.atomic():
             written = _write(row, changes, unlinked=True)

@@ -271,3 +271,18 @@ def test_a_fluentcart_duplicate_of_an_unchanged_customer_is_still_reported_on_th
     text = pull()
     assert "1 unchanged" in text and "1 duplicate emails in FluentCart" in text and "0 created" in text
     assert Customer.objects.get().fluentcart_id == first["id"]
+
+
+def test_a_pull_links_an_unanswered_post_whose_email_changed_since(shop, fluentcart_settings):
+    """The POST got no answer, then the email changed: the customer that POST created is this row's,
+    not a stranger to create here again."""
+    fluentcart_settings["AUTO_PUSH"] = False
+    customer = Customer.objects.create(email="new@example.com", full_name="Email Change")
+    Customer.objects.filter(pk=customer.pk).update_sync_state(
+        outcome_unknown=True, posted_email="old@example.com", sync_status=SyncStatus.RETRYING)
+    landed = shop.create_customer(email="old@example.com", full_name="Email Change", status="active")
+    text = pull()
+    assert "1 linked" in text and "0 created" in text
+    customer.refresh_from_db()
+    assert customer.fluentcart_id == landed["id"] and Customer.objects.count() == 1
+    assert customer.sync_status == SyncStatus.PENDING, "its new email is still owed to FluentCart"
