@@ -148,22 +148,23 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
     summary.counts[UNCHANGED] += len(settled)
     if len(settled) == len(by_id):
         return
-    emails = {text(remote.get("email")).lower() for remote_id, remote in by_id.items() if remote_id not in settled}
-    emails = list(emails - {""})
-    local = list(
+    emails = sorted(
+        {text(remote.get("email")).lower() for remote_id, remote in by_id.items() if remote_id not in settled} - {""}
+    )
+    local: list[Customer] = list(
         Customer.objects.annotate(email_folded=Lower("email"), posted_folded=Lower("posted_email")).filter(
             Q(fluentcart_id__in=[remote_id for remote_id in by_id if remote_id not in settled])
             | Q(email_folded__in=emails)
             | Q(posted_folded__in=emails, fluentcart_id__isnull=True, outcome_unknown=True)
         )
     )
-    linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
-    by_email = {row.email.lower(): row for row in local}
-    for row in local:
+    linked: dict[int, Customer] = {row.fluentcart_id: row for row in local if row.fluentcart_id}
+    by_email: dict[str, Customer] = {row.email.lower(): row for row in local}
+    for unlinked in local:
         # A POST that got no answer, under an email changed since: what it created is this row's.
-        if row.fluentcart_id is None and row.outcome_unknown and row.posted_email:
-            by_email.setdefault(row.posted_email.lower(), row)
-    work = [
+        if unlinked.fluentcart_id is None and unlinked.outcome_unknown and unlinked.posted_email:
+            by_email.setdefault(unlinked.posted_email.lower(), unlinked)
+    work: list[tuple[int, dict[str, Any], Customer | None]] = [
         (remote_id, remote, linked.get(remote_id)) for remote_id, remote in by_id.items() if remote_id not in settled
     ]
     to_create: list[Customer] = []
