@@ -30,20 +30,29 @@ def racy():
     fake.close()
 
 
-def test_the_fake_really_duplicates_two_overlapping_posts_of_one_email(racy):
-    # The control: without our claims, two overlapping creates make two FluentCart customers.
-    fake, server = racy
+def test_the_fake_really_duplicates_two_overlapping_posts_of_one_email():
+    # The control: without our claims, two overlapping creates make two FluentCart customers. Both
+    # start together (a barrier) and the fake waits half a second between its check and its insert,
+    # so they overlap however busy the machine is.
+    fake, server = served_fake(Faults(race_window=0.5))
     payload = {"email": "twice@example.com", "full_name": "Twice Over", "status": "active"}
+    together = threading.Barrier(2)
 
     def post():
+        together.wait(10)
         FluentCartClient(server.url, USERNAME, APP_PASSWORD).create_customer(payload)
 
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert fake.count() == 2
+    try:
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        count = fake.count()
+    finally:
+        server.stop()
+        fake.close()
+    assert count == 2
 
 
 @pytest.mark.postgres
