@@ -16,6 +16,7 @@ from django.db.models import Count, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -73,9 +74,9 @@ class CustomerAdmin(admin.ModelAdmin):
         "sync_badge",
         "fluentcart_link",
         "sync_error_short",
-        "purchase_count",
-        "lifetime_value",
-        "synced_at",
+        "purchases",
+        "lifetime_value_short",
+        "synced_at_short",
     )
     list_filter = ("sync_status", "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
@@ -111,6 +112,27 @@ class CustomerAdmin(admin.ModelAdmin):
     )
 
     # -- change list ------------------------------------------------------------------------------
+
+    @admin.display(description="synced", ordering="synced_at")
+    def synced_at_short(self, obj: Customer) -> str:
+        """Day and time on one short line; the full moment on hover."""
+        if obj.synced_at is None:
+            return ""
+        moment = timezone.localtime(obj.synced_at)
+        return format_html(
+            '<span title="{}">{}</span>', moment.isoformat(timespec="seconds"), moment.strftime("%d %b %H:%M")
+        )
+
+    @admin.display(description="buys", ordering="purchase_count")
+    def purchases(self, obj: Customer) -> str:
+        return "" if obj.purchase_count is None else str(obj.purchase_count)
+
+    @admin.display(description="LTV ¢", ordering="lifetime_value")
+    def lifetime_value_short(self, obj: Customer) -> str:
+        """FluentCart's lifetime value, in cents as it reports it; the full title says so on hover."""
+        if obj.lifetime_value is None:
+            return ""
+        return format_html('<span title="lifetime value, in cents">{}</span>', obj.lifetime_value)
 
     @admin.display(description="email", ordering="email")
     def email_cut(self, obj: Customer) -> str:

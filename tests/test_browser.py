@@ -149,8 +149,10 @@ def test_failed_push_shows_its_error_and_sync_now_succeeds_after_the_fix(page, l
     fake.mode = "unauthorized"  # e.g. the application password was revoked in WordPress
     add_customer(page, live_server, email="linus@example.com", full_name="Linus Torvalds")
     linus = row(page, "linus@example.com")
-    assert linus.locator(".fluentcart-badge").inner_text() == "Failed: needs attention"
+    # Not the customer's fault: pushes pause (the banner says why) and the row waits, never `failed`.
+    assert linus.locator(".fluentcart-badge").inner_text() == "Waiting to retry"
     assert "refused the credentials" in linus.inner_text()
+    assert "refused the credentials" in page.locator("#fluentcart-paused").inner_text()
 
     linus.locator("th a").click()
     error = page.locator("#fluentcart-sync-error")
@@ -243,7 +245,7 @@ def test_the_list_fits_1280px_with_a_192_character_unbroken_name(browser, live_s
         results = page.locator("#changelist .results")
         visible = results.bounding_box()
         assert visible is not None and visible["x"] + visible["width"] <= 1280
-        for column in (".field-sync_badge", ".field-fluentcart_link", ".field-sync_error_short", ".field-synced_at"):
+        for column in (".field-sync_badge", ".field-fluentcart_link", ".field-sync_error_short", ".field-lifetime_value_short", ".field-synced_at_short"):
             box = wide.locator(column).bounding_box()
             assert box is not None and box["x"] + box["width"] <= visible["x"] + visible["width"] + 1, (
                 f"{column} is off-screen: {box}, list box {visible}")
