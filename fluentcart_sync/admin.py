@@ -290,10 +290,13 @@ class CustomerAdmin(admin.ModelAdmin):
             else:
                 refused += 1
         numbers = {"selected": len(selected), "limit": limit, "queued": queued}
-        message = _(
-            "%(selected)d customers selected (more than %(limit)d, the limit for pushing while you wait): "
-            "%(queued)d queued for a push in the background; watch their sync status here."
-        ) % numbers
+        message = (
+            _(
+                "%(selected)d customers selected (more than %(limit)d, the limit for pushing while you wait): "
+                "%(queued)d queued for a push in the background; watch their sync status here."
+            )
+            % numbers
+        )
         if skipped_missing:
             message += " " + _(
                 "%(skipped)d deleted in FluentCart were not queued: push them in a selection of "
@@ -392,7 +395,8 @@ def _conflict_rows(customer: Customer) -> list[dict]:
 
 def _field_label(field_name: str) -> str:
     """The field's verbose name, as the change form labels it."""
-    return str(Customer._meta.get_field(field_name).verbose_name)
+    field = Customer._meta.get_field(field_name)
+    return str(getattr(field, "verbose_name", field_name))
 
 
 def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_id: str, field_name: str):
@@ -413,7 +417,9 @@ def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_i
             customer.full_clean(exclude=["user"])
         except ValidationError as err:
             model_admin.message_user(
-                request, _("That value is not valid here: %(error)s") % {"error": "; ".join(err.messages)}, messages.ERROR
+                request,
+                _("That value is not valid here: %(error)s") % {"error": "; ".join(err.messages)},
+                messages.ERROR,
             )
             return HttpResponseRedirect(change_url)
         customer.save()  # an edit like any other: Django now holds it, and its push sends it to FluentCart

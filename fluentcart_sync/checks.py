@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .conf import app_settings
@@ -143,3 +144,25 @@ def check_tasks_api(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             id="fluentcart_sync.E008",
         )
     ]
+
+
+@checks.register("fluentcart_sync")
+def check_payload_hook(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    path = app_settings.PAYLOAD_HOOK
+    if not path:
+        return []
+    hint = _(
+        "Set it to the dotted path of a function taking (customer, payload) and returning the payload, or to None."
+    )
+    try:
+        hook = import_string(path) if isinstance(path, str) else path
+    except ImportError as err:
+        message = _("FLUENTCART_SYNC['PAYLOAD_HOOK'] %(path)r cannot be imported: %(error)s") % {
+            "path": path,
+            "error": err,
+        }
+        return [checks.Error(message, hint=hint, id="fluentcart_sync.E009")]
+    if not callable(hook):
+        message = _("FLUENTCART_SYNC['PAYLOAD_HOOK'] %(path)r is not callable.") % {"path": path}
+        return [checks.Error(message, hint=hint, id="fluentcart_sync.E009")]
+    return []

@@ -136,7 +136,9 @@ class Customer(models.Model):
     first_name = models.CharField(
         _("first name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text]
     )
-    last_name = models.CharField(_("last name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text])
+    last_name = models.CharField(
+        _("last name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text]
+    )
     city = models.CharField(_("city"), max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
     state = models.CharField(
         _("state"), max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text]
@@ -151,9 +153,7 @@ class Customer(models.Model):
         validators=[validate_plain_text],
         help_text=_("A country code such as US or DE, as FluentCart expects."),
     )
-    status = models.CharField(
-        _("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
-    )
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
     notes = models.TextField(
         _("notes"), blank=True, validators=[validate_notes], help_text=_("Plain text; FluentCart strips HTML tags.")
     )
@@ -172,10 +172,16 @@ class Customer(models.Model):
     # Bumped by every save that changes a pushed field; a push records `synced` only for the
     # revision it sent.
     data_revision = models.PositiveBigIntegerField(default=1, editable=False)
-    fluentcart_id = models.PositiveBigIntegerField(_("FluentCart id"), null=True, blank=True, unique=True, editable=False)
+    fluentcart_id = models.PositiveBigIntegerField(
+        _("FluentCart id"), null=True, blank=True, unique=True, editable=False
+    )
     sync_status = models.CharField(
         _("sync status"),
-        max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING, editable=False, db_index=True
+        max_length=16,
+        choices=SyncStatus.choices,
+        default=SyncStatus.PENDING,
+        editable=False,
+        db_index=True,
     )
     sync_error = models.TextField(_("last sync error"), blank=True, editable=False)
     sync_field_errors = models.JSONField(_("FluentCart field errors"), default=dict, blank=True, editable=False)
