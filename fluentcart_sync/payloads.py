@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
@@ -94,11 +95,14 @@ def remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
 
 
 def local_field_errors(customer: Customer) -> dict[str, list[str]]:
-    """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut."""
+    """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut.
+    In English whatever the active language: the messages are recorded on the row, as data."""
     try:
-        customer.clean_fields(exclude=["user"])
+        with translation.override("en"):
+            customer.clean_fields(exclude=["user"])
     except ValidationError as err:
-        return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
+        with translation.override("en"):
+            return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
     if not customer.full_name:
         return {"full_name": ["A name is required: FluentCart refuses customers without one."]}
     return {}

@@ -168,3 +168,12 @@ def test_makemessages_finds_nothing_new(tmp_path, monkeypatch):
         return {block.split("msgstr")[0] for block in po.split("\n\n")[1:]}
 
     assert msgids(fresh) - msgids(shipped) == set()
+
+
+def test_errors_recorded_on_rows_stay_english_in_a_german_admin(german, staff_client, fake):
+    bad = Customer.objects.create(email="bad@example.com", full_name="Bad")
+    Customer.objects.filter(pk=bad.pk).update(full_name="<i>Bad</i>")
+    staff_client.post(CHANGELIST, {"action": "push_to_fluentcart", "_selected_action": [bad.pk]})
+    bad.refresh_from_db()
+    assert bad.sync_error.startswith("Fix the customer before pushing: full_name: Remove every “<” character")
+    assert bad.sync_field_errors["full_name"][0].startswith("Remove every")
