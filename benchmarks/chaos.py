@@ -85,7 +85,7 @@ def main() -> int:
     from django.utils import timezone
 
     from fluentcart_sync.models import Customer, SyncStatus
-    from fluentcart_sync.payloads import PUSHED_FIELDS
+    from fluentcart_sync.payloads import PUSHED_FIELDS, build_payload
     from fluentcart_sync.sandbox.audit import audit, stale_fields
     from tests.editing import Editor
 
@@ -127,7 +127,8 @@ def main() -> int:
         stats = control(site, "stats")
         remote = control(site, "customers")
         result = audit(Customer.objects.values_list("email", "fluentcart_id", "sync_status"), remote)
-        stale = stale_fields(Customer.objects.values("fluentcart_id", *PUSHED_FIELDS), remote, PUSHED_FIELDS)
+        local = ({"fluentcart_id": c.fluentcart_id, **build_payload(c)} for c in Customer.objects.iterator())
+        stale = stale_fields(local, remote, PUSHED_FIELDS)
     finally:
         fake.terminate()
         fake.wait(10)

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .conf import app_settings
@@ -67,14 +68,20 @@ def forget_cached_state() -> None:
 
 
 def open_circuit(reason: str) -> None:
+    """Pause every push. Several workers refused at once may all call this: each is one UPDATE of
+    the row that migration 0006 created (re-created here if someone deleted it)."""
     from .models import SyncCircuit
 
     now = timezone.now()
-    updated = SyncCircuit.objects.filter(pk=SyncCircuit.KEY, is_open=True).update(reason=reason)
-    if not updated:
-        SyncCircuit.objects.update_or_create(
-            pk=SyncCircuit.KEY, defaults={"is_open": True, "reason": reason, "opened_at": now}
-        )
+    rows = SyncCircuit.objects.filter(pk=SyncCircuit.KEY)
+    if rows.filter(is_open=False).update(is_open=True, reason=reason, opened_at=now):
+        logger.warning("Pushes to FluentCart paused: %s", reason)
+    elif not rows.update(reason=reason):
+        try:
+            with transaction.atomic():
+                SyncCircuit.objects.create(pk=SyncCircuit.KEY, is_open=True, reason=reason, opened_at=now)
+        except IntegrityError:
+            rows.update(is_open=True, reason=reason)
         logger.warning("Pushes to FluentCart paused: %s", reason)
     _remember(True)
 

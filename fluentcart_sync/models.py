@@ -219,7 +219,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("FluentCart's `ltv`: the total of the customer's orders in cents of the shop's currency."),
+        help_text=_("FluentCart's ltv: the total of the customer's orders, in cents of the shop's currency."),
     )
     first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True, editable=False)
     last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True, editable=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from . import circuit, signals
@@ -107,7 +108,10 @@ def _push_once(
     if recorded:
         signals.announce_push(result)  # receivers run once the outcome is on the row; they cannot break it
     if result.configuration_error:
-        circuit.open_circuit(result.error)
+        try:
+            circuit.open_circuit(result.error)
+        except DatabaseError:  # the row says why already; the next refused push opens it
+            logger.exception("Could not pause pushes after: %s", result.error)
     return result
 
 

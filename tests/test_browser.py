@@ -276,3 +276,70 @@ def test_the_list_fits_1280px_with_a_192_character_unbroken_name(browser, live_s
         screenshot(page, "admin-list-1280-long-name.png")
     finally:
         context.close()
+
+
+def test_staff_resolve_a_sync_conflict_in_one_click(page, live_server, fake):
+    from fluentcart_sync.services import push_customer
+
+    customer = Customer.objects.create(email="conflict@example.com", full_name="Con Flict", city="Boston")
+    push_customer(customer.pk)
+    customer.refresh_from_db()
+    fake.edit_customer(customer.fluentcart_id, city="Lyon")  # staff in WordPress
+    customer.city = "Paris"  # and staff in Django, before any pull
+    customer.save()
+    customer.refresh_from_db()
+    assert customer.sync_conflicts["city"]["fluentcart"] == "Lyon"
+
+    admin_login(page, live_server)
+    page.goto(f"{live_server.url}/admin/fluentcart_sync/customer/{customer.pk}/change/")
+    conflict = page.locator('.fluentcart-conflict[data-field="city"]')
+    assert "Lyon" in conflict.inner_text() and "Paris" in conflict.inner_text()
+    screenshot(page, "admin-conflict.png")
+    conflict.get_by_role("button", name="Use FluentCart's value").click()
+    page.wait_for_load_state()
+
+    assert page.locator('.fluentcart-conflict[data-field="city"]').count() == 0
+    assert page.locator("input[name=city]").input_value() == "Lyon"
+    customer.refresh_from_db()
+    remote = next(c for c in fake.customers() if c["id"] == customer.fluentcart_id)
+    assert customer.city == remote["city"] == "Lyon" and customer.sync_status == SyncStatus.SYNCED
+
+
+def test_a_retry_moves_by_itself_when_fluentcart_comes_back(page, live_server, fake, fluentcart_settings):
+    """The demo runs the sweep loop beside the server, as production does: FluentCart down, then up,
+    and the customer the admin shows as waiting to retry becomes synced without a click."""
+    from types import SimpleNamespace
+
+    from fluentcart_sync.sandbox import Faults
+
+    from .e2e_support import process_env, start_manage
+
+    fluentcart_settings.update(RETRY_BASE_SECONDS=0.5, RETRY_MAX_SECONDS=1, QUARANTINE_SECONDS=1)
+    fake.faults = Faults(error_rate=1.0, error_after_write_fraction=0.0, seed=3)
+    customer = Customer.objects.create(email="patient@example.com", full_name="Patient Person")
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.RETRYING
+
+    admin_login(page, live_server)
+    change_url = f"{live_server.url}/admin/fluentcart_sync/customer/{customer.pk}/change/"
+    page.goto(change_url)
+    assert "Waiting to retry" in page.locator("#fluentcart-sync-panel").inner_text()
+
+    served = SimpleNamespace(url=fluentcart_settings["URL"])
+    sweep = start_manage("fluentcart_sync_due", "--run", "--loop", "0.5", "--grace", "0",
+                         env=process_env(served, FLUENTCART_RETRY_BASE_SECONDS="0.5",
+                                         FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_QUARANTINE_SECONDS="1"))
+    try:
+        fake.faults = Faults()  # FluentCart is back; nobody clicks anything
+        for _ in range(120):
+            page.goto(change_url)
+            if "Synced" in page.locator("#fluentcart-sync-panel").inner_text():
+                break
+            page.wait_for_timeout(500)
+        assert "Synced" in page.locator("#fluentcart-sync-panel").inner_text()
+    finally:
+        sweep.terminate()
+        sweep.communicate(timeout=30)
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED and fake.count() == 1
+

@@ -11,7 +11,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from fluentcart_sync.models import Customer, SyncStatus
-from fluentcart_sync.payloads import PUSHED_FIELDS
+from fluentcart_sync.payloads import PUSHED_FIELDS, build_payload
 from fluentcart_sync.sandbox import Faults
 from fluentcart_sync.sandbox.audit import stale_fields
 
@@ -70,7 +70,7 @@ def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edi
     runs = 4 + sweep_until_synced()
 
     # Every edit arrived: each FluentCart record equals its customer's final local data.
-    local = Customer.objects.values("fluentcart_id", *PUSHED_FIELDS)
+    local = [{"fluentcart_id": c.fluentcart_id, **build_payload(c)} for c in Customer.objects.all()]
     assert stale_fields(local, chaos.customers(), PUSHED_FIELDS) == {}
 
     result = exactly_once(chaos)

@@ -18,7 +18,10 @@ from .e2e_support import exactly_once, make_customers, manage, process_env, serv
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CUSTOMERS = 60
-REDIS_URL = os.environ.get("FLUENTCART_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+REDIS_SERVER = "redis://127.0.0.1:6379"
+#: Marks a Redis database as taken by one test run, so that two suites on one machine (two clones,
+#: two CI jobs) never empty each other's queue.
+REDIS_LOCK = "fluentcart-sync-test-run"
 # Some 429s (Retry-After: 1) and 5xx, so pushes end in RETRY and come back as deferred tasks.
 FLAKY = Faults(rate_limit_rate=0.15, retry_after=1, error_rate=0.15, seed=11)
 
@@ -31,8 +34,8 @@ def flaky():
     fake.close()
 
 
-def queue_env(server, backend: str) -> dict[str, str]:
-    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=REDIS_URL, FLUENTCART_TIMEOUT="5",
+def queue_env(server, backend: str, redis_url: str = f"{REDIS_SERVER}/0") -> dict[str, str]:
+    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
                        FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
                        FLUENTCART_RETRY_MAX_SECONDS="1")
 
@@ -82,22 +85,33 @@ def test_db_worker_pushes_queued_customers_and_their_retries(flaky):
 
 @pytest.fixture
 def redis_db():
+    """A Redis database of this run's own: FLUENTCART_TEST_REDIS_URL, or the first of 3-15 that no
+    other run holds (a lock key set atomically), emptied before and after."""
     redis = pytest.importorskip("redis")
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: CI must run the RQ test against it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    explicit = os.environ.get("FLUENTCART_TEST_REDIS_URL")
+    candidates = [explicit] if explicit else [f"{REDIS_SERVER}/{n}" for n in range(3, 16)]
+    for url in candidates:
+        conn = redis.Redis.from_url(url)
+        try:
+            conn.ping()
+        except redis.exceptions.ConnectionError:
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis is not reachable at {url}: CI must run the RQ test against it")
+            pytest.skip(f"Redis is not reachable at {url}")
+        if explicit or conn.set(REDIS_LOCK, os.getpid(), nx=True, ex=1800):
+            break
+    else:
+        pytest.fail("every Redis database 3-15 is held by another test run")
     conn.flushdb()
+    conn.set(REDIS_LOCK, os.getpid(), ex=1800)
+    conn.url = url
     yield conn
     conn.flushdb()
 
 
 def test_rq_worker_pushes_queued_customers_and_their_retries(flaky, redis_db):
     fake, server = flaky
-    env = queue_env(server, "rq")
+    env = queue_env(server, "rq", redis_db.url)
     customers = CUSTOMERS // 2  # RQ forks a process per job: keep the run short
     make_customers(customers)
 

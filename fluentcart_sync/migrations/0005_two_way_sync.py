@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             field=models.BigIntegerField(
                 blank=True,
                 editable=False,
-                help_text="FluentCart's `ltv`: the total of the customer's orders in cents of the shop's currency.",
+                help_text="FluentCart's ltv: the total of the customer's orders, in cents of the shop's currency.",
                 null=True,
                 verbose_name="lifetime value (cents)",
             ),
