@@ -119,6 +119,20 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                     id="fluentcart_sync.W001",
                 )
             )
+        quarantine = app_settings.QUARANTINE_SECONDS
+        if quarantine is not None and float(quarantine) < connect_timeout + read_timeout:
+            errors.append(
+                checks.Warning(
+                    _(
+                        "QUARANTINE_SECONDS (%(quarantine)s) is shorter than one request may take (%(deadline)gs): a "
+                        "POST that got no answer could still land after a second one is sent, and FluentCart would "
+                        "hold the customer twice."
+                    )
+                    % {"quarantine": quarantine, "deadline": connect_timeout + read_timeout},
+                    hint=_("Leave FLUENTCART_QUARANTINE_SECONDS unset (twice connect + read timeout), or raise it."),
+                    id="fluentcart_sync.W002",
+                )
+            )
     return errors
 
 

@@ -183,14 +183,14 @@ def _write(customer: Customer, token: str, result: PushResult, changes: dict[str
     with _savepoint_if_in_transaction() if links_an_id else nullcontext():
         if not result.outcome.succeeded:
             return bool(mine.update(**changes))
-        if result.revision is not None and mine.filter(data_revision=result.revision).update(
+        if result.revision is not None and mine.filter(data_revision=result.revision).update_sync_state(
             sync_status=SyncStatus.SYNCED, **changes, **result.pulled
         ):
             return True
         # Edited while the push was in flight: FluentCart holds an older revision; still owed. What
         # FluentCart changed is still copied in, field by field, where the edit left the field alone.
         for name, value in result.pulled.items():
-            mine.filter(**{name: getattr(customer, name)}).update(**{name: value})
+            mine.filter(**{name: getattr(customer, name)}).update_sync_state(**{name: value})
         written = bool(mine.update(sync_status=SyncStatus.PENDING, **changes))
     result.owed_again = written
     return written

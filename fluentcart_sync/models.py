@@ -117,6 +117,36 @@ class CustomerQuerySet(models.QuerySet):
     def with_email(self, email: str) -> CustomerQuerySet:
         return self.filter(email__iexact=email.strip())
 
+    def update(self, **kwargs):
+        """``QuerySet.update()`` from host code (and ``bulk_update``): changing a pushed field owes
+        FluentCart a push, exactly as a save does. The sync engine writes with ``update_sync_state``."""
+        if any(name in PUSHED_MODEL_FIELDS for name in kwargs):
+            kwargs = {**owed_markers(), **kwargs}  # first: MySQL evaluates assignments left to right
+        return super().update(**kwargs)
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def update_sync_state(self, **kwargs) -> int:
+        """The sync engine's write: FluentCart's values and the sync state, never a new revision."""
+        return super().update(**kwargs)
+
+    update_sync_state.alters_data = True  # type: ignore[attr-defined]
+
+
+def owed_markers() -> dict:
+    """A change owed to FluentCart: a new revision, and ``pending`` (unless deleted in FluentCart,
+    which only a person re-creates)."""
+    missing = Q(sync_status=SyncStatus.MISSING_REMOTE)
+    return {
+        "data_revision": F("data_revision") + 1,
+        "sync_status": Case(
+            When(missing, then=Value(SyncStatus.MISSING_REMOTE.value)), default=Value(SyncStatus.PENDING.value)
+        ),
+        "next_attempt_at": Case(
+            When(missing, then=F("next_attempt_at")), default=None, output_field=models.DateTimeField()
+        ),
+    }
+
 
 class Customer(models.Model):
     # -- the customer, limited to what FluentCart stores ---------------------------------------

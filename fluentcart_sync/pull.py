@@ -11,9 +11,10 @@ every customer, pages in parallel, and for each one:
 - after a **complete** scan, a synced row whose FluentCart id was not seen, and that FluentCart
   answers 404 for, becomes ``missing_remote``. A scan that ended early proves nothing.
 
-Each page costs one query to match its local rows; rows that did not change cost no write; new
-customers are inserted in bulk. A row being pushed right now, or edited since it was read, is
-left to its push. Memory stays flat: one page at a time per worker, plus the set of ids seen.
+Each page costs one query to match its local rows; rows that did not change cost no write, and a
+page of them opens no transaction; new customers are inserted in bulk. A row being pushed right
+now, or edited since it was read, is left to its push. Memory stays flat: one page at a time per
+worker, plus the set of ids seen.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def iter_pages_in_parallel(client: FluentCartClient, concurrency: int) -> Iterat
 
 
 def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[int], *, dry_run: bool = False) -> None:
-    """Bring one page of FluentCart customers into Django: one query to find the local rows."""
+    """Bring one page of FluentCart customers into Django: one query when none of them changed."""
     by_id: dict[int, dict[str, Any]] = {}
     for remote in customers:
         try:
@@ -141,20 +142,37 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
         except (KeyError, TypeError, ValueError):
             summary.counts[SKIPPED] += 1
     seen.update(by_id)
-    emails = {text(remote.get("email")).lower() for remote in by_id.values()} - {""}
-    local = list(
-        Customer.objects.annotate(email_folded=Lower("email")).filter(
-            Q(fluentcart_id__in=list(by_id)) | Q(email_folded__in=list(emails))
+    # Most of a pull is customers FluentCart has not changed: settle them from a few columns of their
+    # linked rows (no model instances, no transaction: on SQLite an empty BEGIN IMMEDIATE would still
+    # take the write lock). Only a page with something to do reads whole rows.
+    settled = _unchanged_ids(by_id)
+    summary.counts[UNCHANGED] += len(settled)
+    if len(settled) == len(by_id):
+        return
+    emails = sorted(
+        {text(remote.get("email")).lower() for remote_id, remote in by_id.items() if remote_id not in settled} - {""}
+    )
+    local: list[Customer] = list(
+        Customer.objects.annotate(email_folded=Lower("email"), posted_folded=Lower("posted_email")).filter(
+            Q(fluentcart_id__in=[remote_id for remote_id in by_id if remote_id not in settled])
+            | Q(email_folded__in=emails)
+            | Q(posted_folded__in=emails, fluentcart_id__isnull=True, outcome_unknown=True)
         )
     )
-    linked = {row.fluentcart_id: row for row in local if row.fluentcart_id}
-    by_email = {row.email.lower(): row for row in local}
+    linked: dict[int, Customer] = {row.fluentcart_id: row for row in local if row.fluentcart_id}
+    by_email: dict[str, Customer] = {row.email.lower(): row for row in local}
+    for unlinked in local:
+        # A POST that got no answer, under an email changed since: what it created is this row's.
+        if unlinked.fluentcart_id is None and unlinked.outcome_unknown and unlinked.posted_email:
+            by_email.setdefault(unlinked.posted_email.lower(), unlinked)
+    work: list[tuple[int, dict[str, Any], Customer | None]] = [
+        (remote_id, remote, linked.get(remote_id)) for remote_id, remote in by_id.items() if remote_id not in settled
+    ]
     to_create: list[Customer] = []
     creating: dict[str, int] = {}  # email -> the FluentCart id a new local customer is made from
     now = timezone.now()
     with transaction.atomic():
-        for remote_id, remote in by_id.items():
-            row = linked.get(remote_id)
+        for remote_id, remote, row in work:
             if row is not None:
                 outcome = _refresh(row, remote, summary, now, dry_run=dry_run)
             else:
@@ -172,7 +190,8 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
                         creating[email] = remote_id
                 elif row.fluentcart_id is None:
                     outcome = _link(row, remote, summary, now, dry_run=dry_run)
-                    by_email.pop(row.email.lower(), None)  # FluentCart's duplicates of it are not linked twice
+                    for key in (row.email.lower(), row.posted_email.lower()):  # its duplicates are not linked twice
+                        by_email.pop(key, None)
                 else:
                     outcome = DUPLICATE
                     summary.note(
@@ -184,13 +203,35 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
             _create_all(to_create, summary)
 
 
+#: What deciding "unchanged" needs of a linked row (``purchase_figures`` names the last four).
+_SETTLE_FIELDS = (
+    "fluentcart_id",
+    "sync_status",
+    "remote_base",
+    "purchase_count",
+    "lifetime_value",
+    "first_purchase_at",
+    "last_purchase_at",
+)
+
+
+def _unchanged_ids(by_id: dict[int, dict[str, Any]]) -> set[int]:
+    """The FluentCart ids whose linked row is in sync with what FluentCart answered: FluentCart has
+    not saved the customer since the last sync, and its purchase figures are known. One query."""
+    rows = Customer.objects.filter(fluentcart_id__in=list(by_id)).values(*_SETTLE_FIELDS)
+    return {
+        row["fluentcart_id"]
+        for row in rows
+        if row["sync_status"] != SyncStatus.MISSING_REMOTE
+        and (row["remote_base"] or {}) == remote_record(by_id[row["fluentcart_id"]])
+        and all(row[name] == value for name, value in purchase_figures(by_id[row["fluentcart_id"]]).items())
+    }
+
+
 def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
     theirs = remote_record(remote)
     purchases = purchase_figures(remote)
-    figures_known = all(getattr(row, name) == value for name, value in purchases.items())
     base = row.remote_base or {}
-    if base == theirs and figures_known and row.sync_status != SyncStatus.MISSING_REMOTE:
-        return UNCHANGED  # FluentCart has not saved this customer since the last sync
     if row.claimed_until is not None and row.claimed_until > now:
         return BUSY  # its push reads FluentCart's record and merges it
     payload = _payload(row, summary)
@@ -226,6 +267,8 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
         sync_field_errors={},
         next_attempt_at=None,
     )
+    if changes.get("sync_status") != SyncStatus.SYNCED:
+        changes["sync_status"] = SyncStatus.PENDING  # linked, and Django has what FluentCart lacks: pushed next
     try:
         with transaction.atomic():
             written = _write(row, changes, unlinked=True)
@@ -265,7 +308,7 @@ def _write(row: Customer, changes: dict[str, Any], *, unlinked: bool = False) ->
     )
     if unlinked:
         rows = rows.filter(fluentcart_id__isnull=True)
-    written = bool(rows.update(**changes))
+    written = bool(rows.update_sync_state(**changes))
     if written:  # announced once the page's transaction commits
         signals.announce_pull(row.pk, {name: changes[name] for name in PUSHED_MODEL_FIELDS if name in changes})
     return written

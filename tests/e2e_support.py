@@ -115,14 +115,18 @@ def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
 def stop_started() -> None:
     """SIGTERM (then SIGKILL) every process a test started and left running, on whatever path it ended."""
     while STARTED:
-        process = STARTED.pop()
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        stop(STARTED.pop())
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it does not end within 10 s; close its pipes."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()

@@ -105,3 +105,10 @@ def test_check_command_fails_without_the_tasks_api(monkeypatch):
     monkeypatch.setattr(checks.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SystemCheckError, match="fluentcart_sync.E008"):
         call_command("check")
+
+
+def test_a_quarantine_shorter_than_a_request_is_a_warning(settings):
+    settings.FLUENTCART_SYNC = {**settings.FLUENTCART_SYNC, "TIMEOUT": 10, "QUARANTINE_SECONDS": 5}
+    assert "fluentcart_sync.W002" in ids(settings)
+    settings.FLUENTCART_SYNC = {**settings.FLUENTCART_SYNC, "QUARANTINE_SECONDS": None}
+    assert "fluentcart_sync.W002" not in ids(settings)

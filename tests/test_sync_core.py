@@ -345,3 +345,16 @@ def test_a_retry_window_ends_in_failed_and_not_before(fake, fluentcart_settings)
     push_customer(customer.pk)
     row = Customer.objects.get(pk=customer.pk)
     assert row.sync_status == SyncStatus.FAILED and "Gave up" in row.sync_error
+
+
+def test_a_queryset_update_of_a_pushed_field_is_owed_like_a_save(fake):
+    customer = Customer.objects.create(email="bulk@example.com", full_name="Bulk Edit", city="Boston")
+    push_customer(customer.pk)
+    Customer.objects.filter(pk=customer.pk).update(city="Chicago")  # host code's bulk edit
+    row = Customer.objects.get(pk=customer.pk)
+    assert (row.sync_status, row.data_revision) == (SyncStatus.PENDING, 2)
+    push_customer(customer.pk)
+    assert remote(fake, row.fluentcart_id)["city"] == "Chicago"
+
+    Customer.objects.filter(pk=customer.pk).update(user=None)  # not a pushed field: nothing owed
+    assert Customer.objects.get(pk=customer.pk).sync_status == SyncStatus.SYNCED

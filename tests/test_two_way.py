@@ -232,3 +232,57 @@ def test_customers_this_app_cannot_hold_are_skipped_and_listed(shop):
     shop.create_customer(email="odd@example.com", full_name="Odd <b>Name</b>", status="active")
     text = pull()
     assert "1 created" in text and "1 skipped" in text and "odd@example.com" in text
+
+
+def test_a_page_of_unchanged_customers_costs_one_query_and_no_transaction(shop, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fluentcart_sync import pull as pull_module
+
+    for n in range(205):
+        shop.create_customer(email=f"c{n}@example.com", full_name=f"Cust Omer{n}", status="active")
+    assert "205 created" in pull()
+    statements: list[list[str]] = []
+    apply_page = pull_module.apply_page
+
+    def counted(*args, **kwargs):
+        with CaptureQueriesContext(connection) as page:
+            apply_page(*args, **kwargs)
+        statements.append([query["sql"].split(" ", 1)[0] for query in page.captured_queries])
+
+    monkeypatch.setattr(pull_module, "apply_page", counted)
+    assert "205 unchanged" in pull()
+    assert statements == [["SELECT"], ["SELECT"]]  # no BEGIN/COMMIT: nothing to write
+
+    first = Customer.objects.get(email="c0@example.com")
+    shop.edit_customer(first.fluentcart_id, city="Chicago")
+    statements.clear()
+    text = pull()
+    assert "1 updated" in text and "204 unchanged" in text
+    assert Customer.objects.get(pk=first.pk).city == "Chicago"
+    assert statements[1] == ["SELECT"] and len(statements[0]) > 1
+
+
+def test_a_fluentcart_duplicate_of_an_unchanged_customer_is_still_reported_on_the_next_pull(shop):
+    first = shop.create_customer(email="twin@example.com", full_name="Twin One", status="active")
+    shop.create_customer(email="TWIN@example.com", full_name="Twin Two", status="active")
+    assert "1 duplicate emails in FluentCart" in pull()
+    text = pull()
+    assert "1 unchanged" in text and "1 duplicate emails in FluentCart" in text and "0 created" in text
+    assert Customer.objects.get().fluentcart_id == first["id"]
+
+
+def test_a_pull_links_an_unanswered_post_whose_email_changed_since(shop, fluentcart_settings):
+    """The POST got no answer, then the email changed: the customer that POST created is this row's,
+    not a stranger to create here again."""
+    fluentcart_settings["AUTO_PUSH"] = False
+    customer = Customer.objects.create(email="new@example.com", full_name="Email Change")
+    Customer.objects.filter(pk=customer.pk).update_sync_state(
+        outcome_unknown=True, posted_email="old@example.com", sync_status=SyncStatus.RETRYING)
+    landed = shop.create_customer(email="old@example.com", full_name="Email Change", status="active")
+    text = pull()
+    assert "1 linked" in text and "0 created" in text
+    customer.refresh_from_db()
+    assert customer.fluentcart_id == landed["id"] and Customer.objects.count() == 1
+    assert customer.sync_status == SyncStatus.PENDING, "its new email is still owed to FluentCart"

@@ -10,6 +10,8 @@ import sys
 import pytest
 import requests
 
+from ..e2e_support import stop
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AUTH = ("demo", "demo app pass word 1234")
 
@@ -39,17 +41,6 @@ def start(tmp_path, request):
     return start
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def test_runs_persists_through_sigkill_and_stops_on_sigterm(tmp_path, start):
