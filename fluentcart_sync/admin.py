@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import circuit
@@ -37,6 +39,10 @@ BADGE_COLOURS: dict[str, tuple[str, str]] = {
     SyncStatus.FAILED: ("#fde8e8", "#b42318"),
     SyncStatus.MISSING_REMOTE: ("#f1e8fd", "#6b2fb3"),
 }
+
+
+#: How the two sides of a conflict are named to staff.
+SIDE_NAMES = {DJANGO: "Django", FLUENTCART: "FluentCart"}
 
 
 def cut(value: str, css_class: str = "fluentcart-cut") -> str:
@@ -104,16 +110,16 @@ class CustomerAdmin(admin.ModelAdmin):
     # The sync state is shown once, in the panel above the form (change_form.html), not again as a fieldset.
     fieldsets = (
         (None, {"fields": ("email", "full_name", "first_name", "last_name", "status", "user", "notes")}),
-        ("Address", {"fields": ("city", "state", "postcode", "country")}),
+        (gettext_lazy("Address"), {"fields": ("city", "state", "postcode", "country")}),
         (
-            "Purchases (from FluentCart, refreshed by every pull)",
+            gettext_lazy("Purchases (from FluentCart, refreshed by every pull)"),
             {"fields": ("purchase_count", "lifetime_value", "first_purchase_at", "last_purchase_at")},
         ),
     )
 
     # -- change list ------------------------------------------------------------------------------
 
-    @admin.display(description="synced", ordering="synced_at")
+    @admin.display(description=gettext_lazy("synced"), ordering="synced_at")
     def synced_at_short(self, obj: Customer) -> str:
         """Day and time on one short line; the full moment on hover."""
         if obj.synced_at is None:
@@ -123,40 +129,41 @@ class CustomerAdmin(admin.ModelAdmin):
             '<span title="{}">{}</span>', moment.isoformat(timespec="seconds"), moment.strftime("%d %b %H:%M")
         )
 
-    @admin.display(description="buys", ordering="purchase_count")
+    @admin.display(description=gettext_lazy("buys"), ordering="purchase_count")
     def purchases(self, obj: Customer) -> str:
         return "" if obj.purchase_count is None else str(obj.purchase_count)
 
-    @admin.display(description="LTV ¢", ordering="lifetime_value")
+    @admin.display(description=gettext_lazy("LTV ¢"), ordering="lifetime_value")
     def lifetime_value_short(self, obj: Customer) -> str:
         """FluentCart's lifetime value, in cents as it reports it; the full title says so on hover."""
         if obj.lifetime_value is None:
             return ""
-        return format_html('<span title="lifetime value, in cents">{}</span>', obj.lifetime_value)
+        return format_html('<span title="{}">{}</span>', _("lifetime value, in cents"), obj.lifetime_value)
 
-    @admin.display(description="email", ordering="email")
+    @admin.display(description=gettext_lazy("email"), ordering="email")
     def email_cut(self, obj: Customer) -> str:
         return cut(obj.email)
 
-    @admin.display(description="full name", ordering="full_name")
+    @admin.display(description=gettext_lazy("full name"), ordering="full_name")
     def full_name_cut(self, obj: Customer) -> str:
         return cut(obj.full_name)
 
-    @admin.display(description="sync status", ordering="sync_status")
+    @admin.display(description=gettext_lazy("sync status"), ordering="sync_status")
     def sync_badge(self, obj: Customer) -> str:
         return status_badge(obj.sync_status)
 
-    @admin.display(description="FluentCart id", ordering="fluentcart_id")
+    @admin.display(description=gettext_lazy("FluentCart id"), ordering="fluentcart_id")
     def fluentcart_link(self, obj: Customer) -> str:
         if not obj.fluentcart_id:
             return "–"
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener" title="Open in FluentCart">{}</a>',
+            '<a href="{}" target="_blank" rel="noopener" title="{}">{}</a>',
             fluentcart_customer_url(obj.fluentcart_id),
+            _("Open in FluentCart"),
             obj.fluentcart_id,
         )
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def sync_error_short(self, obj: Customer) -> str:
         return cut(obj.sync_error, "fluentcart-cut fluentcart-cut-error")
 
@@ -255,7 +262,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fluentcart_sync.sync_customer")
 
-    @admin.action(description="Push to FluentCart", permissions=["sync"])
+    @admin.action(description=gettext_lazy("Push to FluentCart"), permissions=["sync"])
     def push_to_fluentcart(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         selected = list(queryset.order_by("pk").values_list("pk", "sync_status"))
         limit = int(app_settings.ADMIN_INLINE_PUSH_LIMIT)
@@ -278,13 +285,18 @@ class CustomerAdmin(admin.ModelAdmin):
             else:
                 counts["failed"] += 1
             if result.configuration_error or result.outcome == Outcome.PAUSED:
-                self.message_user(request, f"Stopped, pushes are paused: {result.error}", messages.ERROR)
+                self.message_user(
+                    request, _("Stopped, pushes are paused: %(reason)s") % {"reason": result.error}, messages.ERROR
+                )
                 break
-        message = f"{counts['pushed']} pushed, {counts['already']} already synced, {counts['failed']} failed"
         if counts["busy"]:
-            message += f", {counts['busy']} in progress elsewhere"
+            message = _(
+                "%(pushed)d pushed, %(already)d already synced, %(failed)d failed, %(busy)d in progress elsewhere."
+            )
+        else:
+            message = _("%(pushed)d pushed, %(already)d already synced, %(failed)d failed.")
         level = messages.ERROR if counts["failed"] else messages.SUCCESS
-        self.message_user(request, message + ".", level)
+        self.message_user(request, message % counts, level)
 
     def _enqueue_pushes(self, request: HttpRequest, selected: list[tuple[int, str]], limit: int) -> None:
         """Too many to push within one request: queue them, and say so."""
@@ -299,17 +311,23 @@ class CustomerAdmin(admin.ModelAdmin):
                 queued += 1
             else:
                 refused += 1
+        numbers = {"selected": len(selected), "limit": limit, "queued": queued}
         message = (
-            f"{len(selected)} customers selected (more than {limit}, the limit for pushing while you wait): "
-            f"{queued} queued for a push in the background; watch their sync status here."
+            _(
+                "%(selected)d customers selected (more than %(limit)d, the limit for pushing while you wait): "
+                "%(queued)d queued for a push in the background; watch their sync status here."
+            )
+            % numbers
         )
         if skipped_missing:
-            message += (
-                f" {skipped_missing} deleted in FluentCart were not queued: push them in a selection of "
-                f"{limit} or fewer to re-create them."
-            )
+            message += " " + _(
+                "%(skipped)d deleted in FluentCart were not queued: push them in a selection of "
+                "%(limit)d or fewer to re-create them."
+            ) % {"skipped": skipped_missing, "limit": limit}
         if refused:
-            message += f" {refused} could not be queued; the periodic sweep (fluentcart_sync_due) will push them."
+            message += " " + _(
+                "%(refused)d could not be queued; the periodic sweep (fluentcart_sync_due) will push them."
+            ) % {"refused": refused}
         self.message_user(request, message, messages.WARNING if refused else messages.SUCCESS)
 
 
@@ -319,7 +337,7 @@ def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
     # get_object() answers None for a key that is not an id ("abc"), as the change view does: a 404.
     customer = model_admin.get_object(request, unquote(object_id))
     if customer is None:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     # Pushing changes FluentCart (and may re-create a deleted customer): the change permission too.
     if not model_admin.has_change_permission(request, customer):
         raise PermissionDenied
@@ -329,26 +347,32 @@ def _sync_now(model_admin: CustomerAdmin, request: HttpRequest, object_id: str):
     result = push_customer(customer.pk, recreate_missing=customer.sync_status == SyncStatus.MISSING_REMOTE)
     if result.outcome.pushed:
         model_admin.message_user(
-            request, f"Synced with FluentCart (customer {result.fluentcart_id}).", messages.SUCCESS
+            request,
+            _("Synced with FluentCart (customer %(fluentcart_id)s).") % {"fluentcart_id": result.fluentcart_id},
+            messages.SUCCESS,
         )
     elif result.outcome == Outcome.UNCHANGED:
-        model_admin.message_user(request, "Already up to date in FluentCart: nothing was sent.", messages.SUCCESS)
+        model_admin.message_user(request, _("Already up to date in FluentCart: nothing was sent."), messages.SUCCESS)
     elif result.outcome == Outcome.BUSY:
         model_admin.message_user(
-            request, "Another worker is pushing this customer right now; reload in a moment.", messages.WARNING
+            request, _("Another worker is pushing this customer right now; reload in a moment."), messages.WARNING
         )
     elif result.outcome == Outcome.RETRY:
-        model_admin.message_user(request, f"Not synced yet, will retry: {result.error}", messages.WARNING)
+        model_admin.message_user(
+            request, _("Not synced yet, will retry: %(error)s") % {"error": result.error}, messages.WARNING
+        )
     elif result.outcome == Outcome.PAUSED:
         model_admin.message_user(
-            request, f"Not sent, pushes are paused: {result.error} The change stays owed.", messages.ERROR
+            request,
+            _("Not sent, pushes are paused: %(reason)s The change stays owed.") % {"reason": result.error},
+            messages.ERROR,
         )
     elif result.owed_again:
         model_admin.message_user(
-            request, "Pushed, but the customer was edited meanwhile: the newer version follows.", messages.WARNING
+            request, _("Pushed, but the customer was edited meanwhile: the newer version follows."), messages.WARNING
         )
     else:
-        model_admin.message_user(request, f"Sync failed: {result.error}", messages.ERROR)
+        model_admin.message_user(request, _("Sync failed: %(error)s") % {"error": result.error}, messages.ERROR)
     return HttpResponseRedirect(change_url)
 
 
@@ -358,11 +382,12 @@ def _probe_if_paused(request: HttpRequest, model_admin: CustomerAdmin) -> bool:
     if not circuit.is_open():
         return True
     if circuit.probe(get_client()):
-        model_admin.message_user(request, "FluentCart answers again: pushes resumed.", messages.SUCCESS)
+        model_admin.message_user(request, _("FluentCart answers again: pushes resumed."), messages.SUCCESS)
         return True
     model_admin.message_user(
         request,
-        f"Pushes to FluentCart are paused: {circuit.state().reason} Nothing was sent; every change stays owed.",
+        _("Pushes to FluentCart are paused: %(reason)s Nothing was sent; every change stays owed.")
+        % {"reason": circuit.state().reason},
         messages.ERROR,
     )
     return False
@@ -378,10 +403,11 @@ def _conflict_rows(customer: Customer) -> list[dict]:
         rows.append(
             {
                 "field": name,
+                "label": _field_label(name) if name in PUSHED_MODEL_FIELDS else name,
                 "django": conflict.get(DJANGO),
                 "fluentcart": conflict.get(FLUENTCART),
-                "kept": "Django" if kept == DJANGO else "FluentCart",
-                "other": "Django" if other == DJANGO else "FluentCart",
+                "kept": SIDE_NAMES[kept],
+                "other": SIDE_NAMES[other],
                 "other_value": conflict.get(other),
                 "url": reverse("admin:fluentcart_sync_customer_resolve_conflict", args=[customer.pk, name]),
             }
@@ -389,16 +415,22 @@ def _conflict_rows(customer: Customer) -> list[dict]:
     return rows
 
 
+def _field_label(field_name: str) -> str:
+    """The field's verbose name, as the change form labels it."""
+    field = Customer._meta.get_field(field_name)
+    return str(getattr(field, "verbose_name", field_name))
+
+
 def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_id: str, field_name: str):
     customer = model_admin.get_object(request, unquote(object_id))
     if customer is None:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     if not (model_admin.has_change_permission(request, customer) and model_admin.has_sync_permission(request)):
         raise PermissionDenied
     change_url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
     conflict = (customer.sync_conflicts or {}).get(field_name)
     if conflict is None or field_name not in PUSHED_MODEL_FIELDS:
-        model_admin.message_user(request, "That conflict is already resolved.", messages.INFO)
+        model_admin.message_user(request, _("That conflict is already resolved."), messages.INFO)
         return HttpResponseRedirect(change_url)
     if request.POST.get("choice") == "use":
         other = FLUENTCART if conflict.get("kept", DJANGO) == DJANGO else DJANGO
@@ -406,12 +438,19 @@ def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_i
         try:
             customer.full_clean(exclude=["user"])
         except ValidationError as err:
-            model_admin.message_user(request, f"That value is not valid here: {err}", messages.ERROR)
+            model_admin.message_user(
+                request,
+                _("That value is not valid here: %(error)s") % {"error": "; ".join(err.messages)},
+                messages.ERROR,
+            )
             return HttpResponseRedirect(change_url)
         customer.save()  # an edit like any other: Django now holds it, and its push sends it to FluentCart
-        message = f"{field_name}: now {getattr(customer, field_name)!r} here; it is pushed to FluentCart."
+        message = _("%(field)s: now %(value)r here; it is pushed to FluentCart.") % {
+            "field": _field_label(field_name),
+            "value": getattr(customer, field_name),
+        }
     else:
-        message = f"{field_name}: kept the value the sync chose."
+        message = _("%(field)s: kept the value the sync chose.") % {"field": _field_label(field_name)}
     forget_conflict(customer.pk, field_name)
     model_admin.message_user(request, message, messages.SUCCESS)
     return HttpResponseRedirect(change_url)

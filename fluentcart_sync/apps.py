@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FluentCartSyncConfig(AppConfig):
     name = "fluentcart_sync"
-    verbose_name = "FluentCart sync"
+    verbose_name = _("FluentCart sync")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -156,8 +156,9 @@ def retry_delay(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def record(customer: Customer, token: str, result: PushResult) -> None:
-    """Write the outcome on the row and release the claim, only while holding the claim.
+def record(customer: Customer, token: str, result: PushResult) -> bool:
+    """Write the outcome on the row and release the claim, only while holding the claim; False if
+    the claim was lost (nothing written).
 
     ``synced`` is written only if the row's data revision is still the one pushed; otherwise
     what FluentCart now holds is recorded all the same, the row stays owed and
@@ -173,6 +174,7 @@ def record(customer: Customer, token: str, result: PushResult) -> None:
         # POST, so whatever we did is found rather than duplicated.
         logger.warning("Lost the claim on customer %s before recording %s", customer.pk, result.outcome.value)
     _log(customer, result)
+    return written
 
 
 def _write(customer: Customer, token: str, result: PushResult, changes: dict[str, Any]) -> bool:

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "PULL_CREATES_CUSTOMERS": True,
     # How often a process re-reads whether the circuit is open (pushes paused).
     "CIRCUIT_CHECK_SECONDS": 5,
+    # Dotted path to a callable (customer, payload) -> payload that adds FluentCart fields to what is
+    # sent, or None. It must be deterministic (docs/extending.md).
+    "PAYLOAD_HOOK": None,
     # Name of the Django Tasks backend the push task is enqueued on.
     "TASK_BACKEND": "default",
     # The admin pushes a selection inline up to this size; a larger one is enqueued.

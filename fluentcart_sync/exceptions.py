@@ -132,3 +132,8 @@ class FluentCartBadRequest(FluentCartAPIError):
 class FluentCartUnexpectedAnswer(FluentCartServerError):
     """A 2xx whose JSON is not what FluentCart sends (a proxy, a cache, another plugin): the request
     may or may not have been applied."""
+
+
+class FluentCartPayloadHookError(FluentCartError):
+    """The ``PAYLOAD_HOOK`` cannot be imported, raised, or returned something that is not a payload:
+    that customer's push fails with this message on its row (a person fixes the hook, then pushes)."""

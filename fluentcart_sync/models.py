@@ -29,6 +29,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from .validation import (
     ADDRESS_PART_MAX_LENGTH,
@@ -43,11 +44,11 @@ from .validation import (
 
 
 class SyncStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SYNCED = "synced", "Synced"
-    RETRYING = "retrying", "Waiting to retry"
-    FAILED = "failed", "Failed: needs attention"
-    MISSING_REMOTE = "missing_remote", "Deleted in FluentCart"
+    PENDING = "pending", _("Pending")
+    SYNCED = "synced", _("Synced")
+    RETRYING = "retrying", _("Waiting to retry")
+    FAILED = "failed", _("Failed: needs attention")
+    MISSING_REMOTE = "missing_remote", _("Deleted in FluentCart")
 
 
 #: States that the sweep and the backfill push.
@@ -105,8 +106,8 @@ _OWED_MARKERS = ("data_revision", "sync_status", "next_attempt_at")
 
 
 class CustomerStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    INACTIVE = "inactive", "Inactive"
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -150,51 +151,74 @@ def owed_markers() -> dict:
 class Customer(models.Model):
     # -- the customer, limited to what FluentCart stores ---------------------------------------
     email = models.EmailField(
+        _("email"),
         max_length=EMAIL_MAX_LENGTH,
         validators=[validate_wordpress_email],
-        help_text="Unique, ignoring case. FluentCart keeps at most 192 characters.",
+        help_text=_("Unique, ignoring case. FluentCart keeps at most 192 characters."),
     )
     full_name = models.CharField(
+        _("full name"),
         max_length=NAME_MAX_LENGTH,
         blank=True,
         validators=[validate_plain_text],
-        help_text="Left blank, it is made from the first and last name.",
+        help_text=_("Left blank, it is made from the first and last name."),
     )
-    first_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text])
-    last_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text])
-    city = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
-    state = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
-    postcode = models.CharField(max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
+    first_name = models.CharField(
+        _("first name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_plain_text]
+    )
+    city = models.CharField(_("city"), max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text])
+    state = models.CharField(
+        _("state"), max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text]
+    )
+    postcode = models.CharField(
+        _("postcode"), max_length=ADDRESS_PART_MAX_LENGTH, blank=True, validators=[validate_plain_text]
+    )
     country = models.CharField(
+        _("country"),
         max_length=ADDRESS_PART_MAX_LENGTH,
         blank=True,
         validators=[validate_plain_text],
-        help_text="A country code such as US or DE, as FluentCart expects.",
+        help_text=_("A country code such as US or DE, as FluentCart expects."),
     )
-    status = models.CharField(max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
     notes = models.TextField(
-        blank=True, validators=[validate_notes], help_text="Plain text; FluentCart strips HTML tags."
+        _("notes"), blank=True, validators=[validate_notes], help_text=_("Plain text; FluentCart strips HTML tags.")
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="fluentcart_customer"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fluentcart_customer",
+        verbose_name=_("user"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # -- sync state: written only by the sync engine (see the module docstring) ---------------------
     # Bumped by every save that changes a pushed field; a push records `synced` only for the
     # revision it sent.
     data_revision = models.PositiveBigIntegerField(default=1, editable=False)
-    fluentcart_id = models.PositiveBigIntegerField("FluentCart id", null=True, blank=True, unique=True, editable=False)
-    sync_status = models.CharField(
-        max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING, editable=False, db_index=True
+    fluentcart_id = models.PositiveBigIntegerField(
+        _("FluentCart id"), null=True, blank=True, unique=True, editable=False
     )
-    sync_error = models.TextField("last sync error", blank=True, editable=False)
-    sync_field_errors = models.JSONField("FluentCart field errors", default=dict, blank=True, editable=False)
-    sync_attempts = models.PositiveIntegerField("attempts", default=0, editable=False)
-    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
-    synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_status = models.CharField(
+        _("sync status"),
+        max_length=16,
+        choices=SyncStatus.choices,
+        default=SyncStatus.PENDING,
+        editable=False,
+        db_index=True,
+    )
+    sync_error = models.TextField(_("last sync error"), blank=True, editable=False)
+    sync_field_errors = models.JSONField(_("FluentCart field errors"), default=dict, blank=True, editable=False)
+    sync_attempts = models.PositiveIntegerField(_("attempts"), default=0, editable=False)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
+    synced_at = models.DateTimeField(_("synced at"), null=True, blank=True, editable=False)
     # What FluentCart holds (the fingerprint of the last payload it accepted) and the data revision
     # it came from: a save that changes none of it sends nothing.
     synced_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
@@ -211,24 +235,24 @@ class Customer(models.Model):
     # When the current run of transient failures began: retries go on for RETRY_WINDOW_SECONDS.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
-    remote_duplicates = models.JSONField("FluentCart duplicates", default=list, blank=True, editable=False)
+    remote_duplicates = models.JSONField(_("FluentCart duplicates"), default=list, blank=True, editable=False)
     # The merge base: the pushed fields as FluentCart held them after the last successful push or
     # pull (plus its `updated_at`). A field that differs from it was changed on that side since.
-    remote_base = models.JSONField("FluentCart's record at the last sync", default=dict, blank=True, editable=False)
+    remote_base = models.JSONField(_("FluentCart's record at the last sync"), default=dict, blank=True, editable=False)
     # Fields both sides changed since the base: {field: {"django": ..., "fluentcart": ..., "kept": side}}.
-    sync_conflicts = models.JSONField("sync conflicts", default=dict, blank=True, editable=False)
+    sync_conflicts = models.JSONField(_("sync conflicts"), default=dict, blank=True, editable=False)
 
     # -- what the customer bought, as FluentCart computes it from orders (refreshed by every pull) ------
-    purchase_count = models.PositiveIntegerField("purchases", null=True, blank=True, editable=False)
+    purchase_count = models.PositiveIntegerField(_("purchases"), null=True, blank=True, editable=False)
     lifetime_value = models.BigIntegerField(
-        "lifetime value (cents)",
+        _("lifetime value (cents)"),
         null=True,
         blank=True,
         editable=False,
-        help_text="FluentCart's ltv: the total of the customer's orders, in cents of the shop's currency.",
+        help_text=_("FluentCart's ltv: the total of the customer's orders, in cents of the shop's currency."),
     )
-    first_purchase_at = models.DateTimeField("first purchase", null=True, blank=True, editable=False)
-    last_purchase_at = models.DateTimeField("last purchase", null=True, blank=True, editable=False)
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True, editable=False)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True, editable=False)
     # A worker's claim: only the holder of claim_token may record an outcome, until claimed_until.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
@@ -237,11 +261,15 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
                 name="fluentcart_sync_customer_email_ci_unique",
-                violation_error_message="A customer with this email already exists (emails are compared ignoring case).",
+                violation_error_message=_(
+                    "A customer with this email already exists (emails are compared ignoring case)."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["sync_status", "next_attempt_at"], name="fluentcart_sync_due_idx")]
@@ -352,7 +380,7 @@ class SyncCircuit(models.Model):
     last_probe_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "FluentCart circuit"
+        verbose_name = _("FluentCart circuit")
 
     def __str__(self) -> str:
         return f"paused: {self.reason}" if self.is_open else "pushing"

@@ -11,8 +11,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.module_loading import import_string
 
 from .conf import app_settings
+from .exceptions import FluentCartPayloadHookError
 from .models import PUSHED_MODEL_FIELDS, Customer
 
 #: The fields this app owns in FluentCart. Everything else on the remote record is preserved.
@@ -21,7 +24,8 @@ PUSHED_FIELDS = PUSHED_MODEL_FIELDS
 
 def build_payload(customer: Customer) -> dict[str, Any]:
     """The POST body: every field FluentCart stores, status always (it stores NULL otherwise),
-    all three name fields (valid in full-name and first/last-name mode), never ``wp_user``."""
+    all three name fields (valid in full-name and first/last-name mode), never ``wp_user``; then
+    the host's ``PAYLOAD_HOOK``, if any (raises ``FluentCartPayloadHookError`` when it fails)."""
     customer.normalise()
     payload: dict[str, Any] = {
         "email": customer.email,
@@ -38,7 +42,22 @@ def build_payload(customer: Customer) -> dict[str, Any]:
     if app_settings.SEND_USER_ID and customer.user_id:
         # Opt-in only: FluentCart links this WordPress user id without any check.
         payload["user_id"] = customer.user_id
-    return payload
+    return _apply_payload_hook(customer, payload) if app_settings.PAYLOAD_HOOK else payload
+
+
+def _apply_payload_hook(customer: Customer, payload: dict[str, Any]) -> dict[str, Any]:
+    path = app_settings.PAYLOAD_HOOK
+    try:
+        hook = import_string(path) if isinstance(path, str) else path
+        result = hook(customer, dict(payload))
+    except Exception as err:
+        raise FluentCartPayloadHookError(f"PAYLOAD_HOOK {path!r} failed: {type(err).__name__}: {err}") from err
+    if not isinstance(result, dict) or any(name not in result for name in payload):
+        raise FluentCartPayloadHookError(
+            f"PAYLOAD_HOOK {path!r} must return the payload it was given (a dict with every field it had), "
+            f"not {type(result).__name__}"
+        )
+    return result
 
 
 def payload_fingerprint(payload: dict[str, Any]) -> str:
@@ -76,11 +95,14 @@ def remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
 
 
 def local_field_errors(customer: Customer) -> dict[str, list[str]]:
-    """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut."""
+    """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut.
+    In English whatever the active language: the messages are recorded on the row, as data."""
     try:
-        customer.clean_fields(exclude=["user"])
+        with translation.override("en"):
+            customer.clean_fields(exclude=["user"])
     except ValidationError as err:
-        return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
+        with translation.override("en"):
+            return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
     if not customer.full_name:
         return {"full_name": ["A name is required: FluentCart refuses customers without one."]}
     return {}

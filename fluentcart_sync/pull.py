@@ -33,9 +33,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from . import signals
 from .client import CustomerPage, FluentCartClient, get_client
 from .conf import app_settings
-from .exceptions import FluentCartError, FluentCartNotFound
+from .exceptions import FluentCartError, FluentCartNotFound, FluentCartPayloadHookError
 from .merge import merge, model_value, remote_record, text
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .payloads import build_payload, payload_fingerprint, purchase_figures
@@ -233,7 +234,9 @@ def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *
     base = row.remote_base or {}
     if row.claimed_until is not None and row.claimed_until > now:
         return BUSY  # its push reads FluentCart's record and merges it
-    payload = build_payload(row)
+    payload = _payload(row, summary)
+    if payload is None:
+        return SKIPPED
     merged = merge(payload, theirs, base or None)
     summary.conflicts += len(merged.conflicts)
     if dry_run:
@@ -247,7 +250,9 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
     if row.claimed_until is not None and row.claimed_until > now:
         return BUSY
     theirs = remote_record(remote)
-    payload = build_payload(row)
+    payload = _payload(row, summary)
+    if payload is None:
+        return SKIPPED
     merged = merge(payload, theirs, None)
     summary.conflicts += len(merged.conflicts)
     if dry_run:
@@ -303,7 +308,19 @@ def _write(row: Customer, changes: dict[str, Any], *, unlinked: bool = False) ->
     )
     if unlinked:
         rows = rows.filter(fluentcart_id__isnull=True)
-    return bool(rows.update_sync_state(**changes))
+    written = bool(rows.update_sync_state(**changes))
+    if written:  # announced once the page's transaction commits
+        signals.announce_pull(row.pk, {name: changes[name] for name in PUSHED_MODEL_FIELDS if name in changes})
+    return written
+
+
+def _payload(row: Customer, summary: PullSummary) -> dict[str, Any] | None:
+    """The row's payload, or None (noted) when the host's PAYLOAD_HOOK fails for it: the row is skipped."""
+    try:
+        return build_payload(row)
+    except FluentCartPayloadHookError as err:
+        summary.note(f"Customer {row.pk} skipped: {err}")
+        return None
 
 
 def _new_customer(remote: dict[str, Any], to_create: list[Customer], summary: PullSummary) -> str:
@@ -325,7 +342,10 @@ def _new_customer(remote: dict[str, Any], to_create: list[Customer], summary: Pu
     customer.sync_status = SyncStatus.SYNCED
     customer.synced_at = now
     customer.synced_revision = customer.data_revision
-    customer.synced_fingerprint = payload_fingerprint(build_payload(customer))
+    payload = _payload(customer, summary)
+    if payload is None:
+        return SKIPPED
+    customer.synced_fingerprint = payload_fingerprint(payload)
     customer.remote_base = theirs
     for name, value in purchase_figures(remote).items():
         setattr(customer, name, value)

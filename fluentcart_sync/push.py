@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import circuit
+from . import circuit, signals
 from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post
 from .client import FluentCartClient, get_client
 from .exceptions import (
@@ -30,6 +30,7 @@ from .exceptions import (
     FluentCartDuplicateEmail,
     FluentCartError,
     FluentCartNotFound,
+    FluentCartPayloadHookError,
     FluentCartRateLimited,
     FluentCartServerError,
     FluentCartTransportError,
@@ -98,12 +99,14 @@ def _push_once(
         try:
             with client.bounded_by(fresh.claimed_until):
                 result = _decide_and_push(fresh, token, client, recreate_missing)
-            record(fresh, token, result)
+            recorded = record(fresh, token, result)
         except Exception as err:  # a bug, a database error: this row's failure, not the batch's
             return record_crash(fresh, token, err)
     finally:
         if claims is not None:
             claims.discard(token)
+    if recorded:
+        signals.announce_push(result)  # receivers run once the outcome is on the row; they cannot break it
     if result.configuration_error:
         try:
             circuit.open_circuit(result.error)
@@ -113,7 +116,10 @@ def _push_once(
 
 
 def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, recreate_missing: bool) -> PushResult:
-    payload = build_payload(customer)
+    try:
+        payload = build_payload(customer)
+    except FluentCartPayloadHookError as err:  # the host's hook: a person must fix it
+        return PushResult(Outcome.FAILED, customer.pk, error=str(err), revision=customer.data_revision, requested=False)
     fingerprint = payload_fingerprint(payload)
     common: dict[str, Any] = {
         "customer_id": customer.pk,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 #: What replaces the credentials of a URL in anything shown or logged.
 REDACTED = "***"
 
@@ -34,10 +36,10 @@ def url_problem(url: str) -> str | None:
     """Why the URL cannot be used (a sentence that never contains its credentials), or None."""
     url = (url or "").strip()
     if not url:
-        return "FluentCart URL is not set."
+        return _("FluentCart URL is not set.")
     if has_credentials(url):
-        return "FluentCart URL contains a user name or password (not shown here)."
+        return _("FluentCart URL contains a user name or password (not shown here).")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"FluentCart URL {redact_url(url)!r} is not an http(s) URL."
+        return _("FluentCart URL %(url)r is not an http(s) URL.") % {"url": redact_url(url)}
     return None

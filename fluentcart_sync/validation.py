@@ -7,6 +7,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext, gettext_lazy
 
 #: Column sizes in FluentCart's fct_customers table; longer values are truncated without an error.
 NAME_MAX_LENGTH = 192
@@ -46,9 +47,7 @@ def split_full_name(full_name: str) -> tuple[str, str]:
     return first, last
 
 
-def sanitizing_problem(
-    value: str, *, less_than: str = "FluentCart refuses text containing them.", spacing: bool = True
-) -> str | None:
+def sanitizing_problem(value: str, *, less_than: str | None = None, spacing: bool = True) -> str | None:
     """Why WordPress's sanitize_text_field() would change `value` (a message), or None if it keeps it.
 
     The function strips tags (any "<" is a tag or becomes "&lt;"), folds tabs, line breaks and runs
@@ -57,14 +56,18 @@ def sanitizing_problem(
     normalise_text() folds before they are validated (names, address parts).
     """
     if "<" in value:
-        return f"Remove every “<” character: {less_than}"
+        return gettext("Remove every “<” character: %(reason)s") % {
+            "reason": less_than or gettext("FluentCart refuses text containing them.")
+        }
     octet = _PERCENT_OCTET.search(value)
     if octet:
-        return f"Remove “{octet.group(0)}”: FluentCart deletes %XX sequences (a % followed by two hexadecimal digits)."
+        return gettext(
+            "Remove “%(octet)s”: FluentCart deletes %%XX sequences (a %% followed by two hexadecimal digits)."
+        ) % {"octet": octet.group(0)}
     if "\0" in value:
-        return "Remove the NUL character: FluentCart drops it."
+        return gettext("Remove the NUL character: FluentCart drops it.")
     if spacing and (_LINE_BREAK_OR_RUN.search(value) or value.strip(_PHP_TRIM) != value):
-        return "Use single spaces: FluentCart turns line breaks, tabs and repeated spaces into one space."
+        return gettext("Use single spaces: FluentCart turns line breaks, tabs and repeated spaces into one space.")
     return None
 
 
@@ -85,8 +88,10 @@ class PlainTextValidator:
         size = len(value.encode("utf-8"))
         if size > TEXT_MAX_BYTES:
             raise ValidationError(
-                "FluentCart accepts at most %(limit)d bytes here and this is %(size)d (letters outside"
-                " the Latin alphabet take 2 to 4 bytes each): shorten it.",
+                gettext_lazy(
+                    "FluentCart accepts at most %(limit)d bytes here and this is %(size)d (letters outside"
+                    " the Latin alphabet take 2 to 4 bytes each): shorten it."
+                ),
                 code="fluentcart_bytes",
                 params={"limit": TEXT_MAX_BYTES, "size": size},
             )
@@ -107,7 +112,9 @@ class NotesValidator:
 
     def __call__(self, value: str) -> None:
         problem = (
-            sanitizing_problem(value, less_than="FluentCart strips them, and HTML tags with them.") if value else None
+            sanitizing_problem(value, less_than=gettext("FluentCart strips them, and HTML tags with them."))
+            if value
+            else None
         )
         if problem:
             raise ValidationError(problem, code=self.code)
@@ -123,7 +130,9 @@ validate_notes = NotesValidator()
 class WordPressEmailValidator:
     """WordPress's is_email(): stricter than Django's (ASCII only, a dotted domain, no IP literals)."""
 
-    message = "Enter an email address WordPress accepts: ASCII letters, a domain with a dot (e.g. name@example.com)."
+    message = gettext_lazy(
+        "Enter an email address WordPress accepts: ASCII letters, a domain with a dot (e.g. name@example.com)."
+    )
     code = "fluentcart_email"
 
     def __call__(self, value: str) -> None:
@@ -133,9 +142,12 @@ class WordPressEmailValidator:
         if octet:
             # WordPress's is_email() allows "%", but FluentCart's sanitizeText rule refuses "%41".
             raise ValidationError(
-                f"Remove “{octet.group(0)}”: FluentCart refuses an email containing a % followed by two"
-                " hexadecimal digits.",
+                gettext_lazy(
+                    "Remove “%(octet)s”: FluentCart refuses an email containing a %% followed by two"
+                    " hexadecimal digits."
+                ),
                 code=self.code,
+                params={"octet": octet.group(0)},
             )
 
     def __eq__(self, other: object) -> bool:

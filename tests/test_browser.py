@@ -144,6 +144,30 @@ def test_staff_adds_a_customer_and_sees_it_synced_with_its_fluentcart_id(page, l
     assert row(page, "margaret@example.com").count() == 1 and row(page, "ada@example.com").count() == 0
 
 
+def test_a_german_admin_adds_a_customer_and_reads_the_list_in_german(page, live_server, fake, settings):
+    """LANGUAGE_CODE="de" (the project has no LocaleMiddleware): the app's own catalogue speaks German."""
+    settings.LANGUAGE_CODE = "de"
+    seed_variety()
+    admin_login(page, live_server)
+    add_customer(page, live_server, email="ada@example.com", full_name="Ada Lovelace", city="London", country="GB")
+
+    assert row(page, "ada@example.com").locator(".fluentcart-badge").inner_text() == "Synchronisiert"
+    assert row(page, "margaret@example.com").locator(".fluentcart-badge").inner_text() == "Fehlgeschlagen: bitte prüfen"
+    summary = page.locator(".fluentcart-summary")
+    assert summary.get_attribute("aria-label") == "Kunden je Sync-Status"
+    assert "Alle anzeigen" in summary.inner_text()
+    headers = page.locator("#result_list thead").text_content()  # the text, not its CSS capitals
+    assert "Sync-Status" in headers and "FluentCart-ID" in headers and "Letzter Fehler" in headers
+    assert page.locator("select[name=action] option[value=push_to_fluentcart]").inner_text() == "An FluentCart übertragen"
+    screenshot(page, "admin-list-de.png")
+
+    row(page, "margaret@example.com").locator("a").first.click()
+    panel = page.locator("#fluentcart-sync-panel")
+    assert "FluentCart-Synchronisierung" in panel.inner_text() and "Letzter Fehler" in panel.inner_text()
+    assert page.locator("#fluentcart-sync-now").inner_text() == "Jetzt synchronisieren"
+    screenshot(page, "admin-change-form-de.png")
+
+
 def test_failed_push_shows_its_error_and_sync_now_succeeds_after_the_fix(page, live_server, fake):
     admin_login(page, live_server)
     fake.mode = "unauthorized"  # e.g. the application password was revoked in WordPress
