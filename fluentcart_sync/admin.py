@@ -16,7 +16,7 @@ from django.db.models import Count, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -126,7 +126,7 @@ class CustomerAdmin(admin.ModelAdmin):
             return ""
         moment = timezone.localtime(obj.synced_at)
         return format_html(
-            '<span title="{}">{}</span>', moment.isoformat(timespec="seconds"), moment.strftime("%d %b %H:%M")
+            '<span title="{}">{}</span>', moment.isoformat(timespec="seconds"), dateformat.format(moment, "j M H:i")
         )
 
     @admin.display(description=gettext_lazy("buys"), ordering="purchase_count")
