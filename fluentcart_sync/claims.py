@@ -304,10 +304,12 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
             failing_since=None,
         )
         return changes
-    delay = retry_delay(attempts, result.retry_after)
-    next_at = now + timedelta(seconds=delay)
-    if result.not_before is not None and result.not_before > next_at:
-        next_at = result.not_before
+    if result.not_before is not None:
+        # Waiting out a quarantine is not a failure of FluentCart's: try again the moment it ends,
+        # whatever the backoff of earlier failures would say.
+        next_at = max(result.not_before, now)
+    else:
+        next_at = now + timedelta(seconds=retry_delay(attempts, result.retry_after))
     changes.update(
         sync_status=SyncStatus.RETRYING,
         sync_error=f"{result.error} (attempt {attempts}; next try in {(next_at - now).total_seconds():.0f}s)",

@@ -358,3 +358,13 @@ def test_a_queryset_update_of_a_pushed_field_is_owed_like_a_save(fake):
 
     Customer.objects.filter(pk=customer.pk).update(user=None)  # not a pushed field: nothing owed
     assert Customer.objects.get(pk=customer.pk).sync_status == SyncStatus.SYNCED
+
+
+def test_a_quarantine_is_retried_when_it_ends_not_after_the_backoff(fake):
+    customer = Customer.objects.create(email="late@example.com", full_name="Late Again")
+    Customer.objects.filter(pk=customer.pk).update_sync_state(sync_attempts=13)  # a long outage before
+    claims.claim_and_read(customer.pk)  # a worker dies mid-push
+    Customer.objects.filter(pk=customer.pk).update_sync_state(claimed_until=timezone.now() - timedelta(seconds=1))
+    push_customer(customer.pk)
+    row = Customer.objects.get(pk=customer.pk)
+    assert row.sync_status == SyncStatus.RETRYING and row.next_attempt_at == row.quarantine_until
