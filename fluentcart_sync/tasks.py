@@ -35,9 +35,11 @@ def push_customer_task(customer_id: int) -> str:
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
     tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
     """
+    from .batch import close_stale_connections
     from .outcomes import Outcome
     from .push import push_customer  # imports models: keep this module importable before apps are ready
 
+    close_stale_connections()  # a worker lives for days: not on a connection the database dropped
     result = push_customer(customer_id, client=_worker_client())
     if result.outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
@@ -51,8 +53,9 @@ def push_customers_task(customer_ids: list[int]) -> dict[str, int]:
     Every failure is recorded on its row. Transient ones are not queued again one by one: their rows
     carry ``next_attempt_at`` and the sweep queues them, in chunks, when that time has come.
     """
-    from .batch import push_many
+    from .batch import close_stale_connections, push_many
 
+    close_stale_connections()
     concurrency = max(1, app_settings.TASK_CONCURRENCY)
     summary = push_many(customer_ids, concurrency=concurrency, client=_worker_client())
     return dict(summary.counts)

@@ -1,6 +1,7 @@
 """The production task backends, run for real: django-tasks-db's `db_worker` on the test database,
-and RQ's worker against the machine's Redis. The sweep queues the pushes once; every retry after that
-comes back through the queue as a deferred task at the row's next_attempt_at."""
+and RQ's worker against the machine's Redis. Each save queues its own push; every retry after that
+comes back through the queue as a deferred task at the row's next_attempt_at. (The sweep's chunks:
+tests/test_queue_e2e.py.)"""
 
 import os
 import time
@@ -13,7 +14,7 @@ from django.utils import timezone
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 
-from .e2e_support import exactly_once, make_customers, manage, process_env, served_fake
+from .e2e_support import exactly_once, manage, process_env, served_fake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +38,13 @@ def queue_env(server, backend: str) -> dict[str, str]:
                        FLUENTCART_RETRY_MAX_SECONDS="1")
 
 
+def save_customers(n: int, env: dict[str, str]) -> None:
+    """n customers saved the ordinary way in a host-project process: each save queues its push."""
+    manage("shell", "-c", "from fluentcart_sync.models import Customer\n"
+           f"for i in range({n}): Customer.objects.create(email=f'c{{i}}@example.com', full_name=f'Customer {{i}}')",
+           env=env)
+
+
 def work_until_synced(run_worker, deadline_seconds: float = 90) -> int:
     """Run the worker (which exits when nothing is ready) until every customer is synced, waiting
     for the next deferred retry in between. No sweep here: retries must come through the queue."""
@@ -56,12 +64,7 @@ def test_db_worker_pushes_queued_customers_and_their_retries(flaky):
     fake, server = flaky
     env = queue_env(server, "database")
     manage("migrate", "django_tasks_database", "--no-input", env=env)  # the queue's table, in the test database
-    make_customers(CUSTOMERS)
-    # A customer saved in the host project is queued after commit, like every other save.
-    manage("shell", "-c", "from fluentcart_sync.models import Customer; "
-           "Customer.objects.create(email='saved@example.com', full_name='Saved Later')", env=env)
-
-    manage("fluentcart_sync_due", "--grace", "0", env=env)  # queues the bulk-created ones
+    save_customers(CUSTOMERS + 1, env)
     work_until_synced(lambda: manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0.1",
                                      env=env, timeout=120))
 
@@ -98,10 +101,8 @@ def redis_db():
 def test_rq_worker_pushes_queued_customers_and_their_retries(flaky, redis_db):
     fake, server = flaky
     env = queue_env(server, "rq")
-    customers = CUSTOMERS // 2  # RQ forks a process per job: keep the run short
-    make_customers(customers)
-
-    manage("fluentcart_sync_due", "--grace", "0", env=env)
+    customers = CUSTOMERS // 2
+    save_customers(customers, env)
     assert redis_db.llen("rq:queue:default") == customers
     # The host project's RQ settings name django-tasks-rq's job class, so the plain command works.
     work_until_synced(lambda: manage("rqworker", "default", "--burst", "--with-scheduler", env=env, timeout=120))
