@@ -6,6 +6,12 @@ requests.Session (keep-alive) and alternates list, create and duplicate-create c
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# benchmarks/queue.py is named like the standard library's `queue`: keep this directory off the path.
+_sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _os.path.dirname(_os.path.abspath(__file__))]
+
 import argparse
 import sys
 import threading

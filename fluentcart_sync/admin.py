@@ -300,17 +300,17 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def _enqueue_pushes(self, request: HttpRequest, selected: list[tuple[int, str]], limit: int) -> None:
         """Too many to push within one request: queue them, and say so."""
-        from .tasks import enqueue_push
+        from .tasks import chunked, enqueue_push_chunk
 
-        queued = refused = skipped_missing = 0
-        for customer_id, sync_status in selected:
-            if sync_status == SyncStatus.MISSING_REMOTE:
-                # Re-creating a deleted FluentCart customer is decided one by one, not in bulk.
-                skipped_missing += 1
-            elif enqueue_push(customer_id):
-                queued += 1
+        # Re-creating a deleted FluentCart customer is decided one by one, not in bulk.
+        wanted = [customer_id for customer_id, sync_status in selected if sync_status != SyncStatus.MISSING_REMOTE]
+        skipped_missing = len(selected) - len(wanted)
+        queued = refused = 0
+        for chunk in chunked(wanted):  # a task per chunk: a worker pushes it with the backfill's engine
+            if enqueue_push_chunk(chunk):
+                queued += len(chunk)
             else:
-                refused += 1
+                refused += len(chunk)
         numbers = {"selected": len(selected), "limit": limit, "queued": queued}
         message = (
             _(

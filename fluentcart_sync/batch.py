@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from .claims import release_all
 from .client import FluentCartClient, get_client
@@ -187,11 +187,20 @@ def push_many(
         raise BatchAborted("Interrupted twice: stopped without waiting for the requests in flight", summary) from None
     finally:
         client.gate = previous_gate
-        close_old_connections()
+        close_stale_connections()
     summary.elapsed = time.monotonic() - started
     if errors:
         raise BatchAborted(f"The batch stopped: {type(errors[0]).__name__}: {errors[0]}", summary) from errors[0]
     return summary
+
+
+def close_stale_connections() -> None:
+    """What a request does at its end, for a long-lived process (a worker, a loop): close this
+    thread's connections that broke or outlived ``CONN_MAX_AGE``. Never one inside a transaction:
+    the immediate task backend runs a task inside its caller's."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def _feed(customer_ids: Iterable[int], work: queue.Queue, stop: threading.Event, threads: list) -> None:

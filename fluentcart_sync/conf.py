@@ -57,6 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "PAYLOAD_HOOK": None,
     # Name of the Django Tasks backend the push task is enqueued on.
     "TASK_BACKEND": "default",
+    # The sweep and large admin selections queue one task per chunk of this many customers (a save
+    # still queues one task for its customer) ...
+    "TASK_CHUNK_SIZE": 100,
+    # ... which pushes them with this many requests in flight, on a connection pool of that size
+    # kept by the worker process.
+    "TASK_CONCURRENCY": 8,
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
     "ADMIN_INLINE_PUSH_LIMIT": 50,
 }

@@ -2,11 +2,20 @@
 
 Tasks only make a push happen sooner: the customer's row is the record of what is owed, so a lost
 or failed enqueue delays a push (the sweep finds it) but never drops it.
+
+Two tasks. A save queues ``push_customer_task`` for its one customer. The sweep and large admin
+selections queue ``push_customers_task`` with a chunk of ``TASK_CHUNK_SIZE`` ids, pushed with
+``TASK_CONCURRENCY`` requests in flight by the backfill's engine (``batch.push_many``): one task per
+customer would spend more on the queue than on FluentCart. Claims keep workers apart, so any number
+of workers can drain the same backlog. Both tasks use one client per worker process, so its
+connection pool outlives the task (with a worker that forks per job, such as RQ's default, it
+cannot: see docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 try:  # Django 6.0+
@@ -26,25 +35,43 @@ def push_customer_task(customer_id: int) -> str:
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
     tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
     """
+    from .batch import close_stale_connections
     from .outcomes import Outcome
     from .push import push_customer  # imports models: keep this module importable before apps are ready
 
+    close_stale_connections()  # a worker lives for days: not on a connection the database dropped
     result = push_customer(customer_id, client=_worker_client())
     if result.outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
     return result.outcome.value
 
 
+@task()
+def push_customers_task(customer_ids: list[int]) -> dict[str, int]:
+    """Push a chunk of customers; returns how many ended in each outcome.
+
+    Every failure is recorded on its row. Transient ones are not queued again one by one: their rows
+    carry ``next_attempt_at`` and the sweep queues them, in chunks, when that time has come.
+    """
+    from .batch import close_stale_connections, push_many
+
+    close_stale_connections()
+    concurrency = max(1, app_settings.TASK_CONCURRENCY)
+    summary = push_many(customer_ids, concurrency=concurrency, client=_worker_client())
+    return dict(summary.counts)
+
+
 def _worker_client():
-    """One client per worker process (and per settings): its connection pool and resolved
-    environment are reused by every task the process runs, instead of built per task."""
+    """One client per worker process (and per settings): its connection pool, sized for a chunk's
+    requests in flight, and resolved environment are reused by every task the process runs."""
     from .client import get_client
 
-    key = (app_settings.URL, app_settings.USERNAME, app_settings.APP_PASSWORD, app_settings.timeout)
+    pool_size = max(1, app_settings.TASK_CONCURRENCY)
+    key = (app_settings.URL, app_settings.USERNAME, app_settings.APP_PASSWORD, app_settings.timeout, pool_size)
     cached = _clients.get(key)
     if cached is None:
         _clients.clear()
-        cached = _clients[key] = get_client()
+        cached = _clients[key] = get_client(pool_size=pool_size)
     return cached
 
 
@@ -85,5 +112,30 @@ def enqueue_push(customer_id: int, *, run_after: datetime | None = None) -> bool
         the_task.enqueue(customer_id)
     except Exception:
         logger.exception("Could not enqueue the FluentCart push of customer %s; the sweep will pick it up", customer_id)
+        return False
+    return True
+
+
+def chunked(customer_ids: Iterable[int], size: int | None = None) -> Iterator[list[int]]:
+    """The ids in lists of ``size`` (default ``TASK_CHUNK_SIZE``), in the order given."""
+    size = max(1, size or app_settings.TASK_CHUNK_SIZE)
+    chunk: list[int] = []
+    for customer_id in customer_ids:
+        chunk.append(customer_id)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def enqueue_push_chunk(customer_ids: list[int]) -> bool:
+    """Queue one task pushing these customers; False (logged) if the queue refused it. Never raises."""
+    try:
+        push_customers_task.using(backend=app_settings.TASK_BACKEND).enqueue(list(customer_ids))
+    except Exception:
+        logger.exception(
+            "Could not enqueue the FluentCart push of %s customers; the sweep will pick them up", len(customer_ids)
+        )
         return False
     return True

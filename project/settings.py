@@ -122,6 +122,8 @@ FLUENTCART_SYNC = {
     "RETRY_AFTER_CAP_SECONDS": env.float("FLUENTCART_RETRY_AFTER_CAP_SECONDS", default=600),
     "CREATE_CUSTOMER_FOR_NEW_USERS": env.bool("FLUENTCART_CREATE_CUSTOMER_FOR_NEW_USERS", default=True),
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
+    "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
+    "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------
@@ -145,7 +147,9 @@ elif TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0"), "DEFAULT_TIMEOUT": 600}}
-    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}  # `rqworker` runs Tasks only with this job class
+    # `rqworker` runs Tasks only with this job class. SimpleWorker runs each job in the worker process
+    # instead of a fork per job, so the FluentCart client and its connection pool outlive the job.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "rq.worker.SimpleWorker"}
 else:
     from django.core.exceptions import ImproperlyConfigured
 

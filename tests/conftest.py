@@ -4,6 +4,7 @@ test on this machine."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
 import pytest
@@ -85,3 +86,36 @@ def _fresh_circuit_cache():
     circuit.forget_cached_state()
     yield
     circuit.forget_cached_state()
+
+
+REDIS_SERVER = "redis://127.0.0.1:6379"
+#: Marks a Redis database as taken by one test run, so that two suites on one machine (two clones,
+#: two CI jobs) never empty each other's queue.
+REDIS_LOCK = "fluentcart-sync-test-run"
+
+
+@pytest.fixture
+def redis_db():
+    """A Redis database of this run's own: FLUENTCART_TEST_REDIS_URL, or the first of 3-15 that no
+    other run holds (a lock key set atomically), emptied before and after."""
+    redis = pytest.importorskip("redis")
+    explicit = os.environ.get("FLUENTCART_TEST_REDIS_URL")
+    candidates = [explicit] if explicit else [f"{REDIS_SERVER}/{n}" for n in range(3, 16)]
+    for url in candidates:
+        conn = redis.Redis.from_url(url)
+        try:
+            conn.ping()
+        except redis.exceptions.ConnectionError:
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis is not reachable at {url}: CI must run the RQ test against it")
+            pytest.skip(f"Redis is not reachable at {url}")
+        if explicit or conn.set(REDIS_LOCK, os.getpid(), nx=True, ex=1800):
+            break
+    else:
+        pytest.fail("every Redis database 3-15 is held by another test run")
+    conn.flushdb()
+    conn.set(REDIS_LOCK, os.getpid(), ex=1800)
+    conn.url = url
+    yield conn
+    conn.flushdb()
+

@@ -178,10 +178,12 @@ def test_sync_now_needs_post_the_sync_permission_and_a_csrf_token(client, fake):
 def test_large_selection_is_enqueued_and_the_message_says_so(staff_client, fake, fluentcart_settings, monkeypatch):
     fluentcart_settings["ADMIN_INLINE_PUSH_LIMIT"] = 2
     queued = []
-    monkeypatch.setattr("fluentcart_sync.tasks.enqueue_push", lambda pk, **kw: queued.append(pk) or True)
+    fluentcart_settings["TASK_CHUNK_SIZE"] = 2
+    monkeypatch.setattr("fluentcart_sync.tasks.enqueue_push_chunk", lambda chunk: queued.append(chunk) or True)
     ids = [Customer.objects.create(email=f"q{n}@example.com", full_name="Q Q").pk for n in range(3)]
     response = staff_client.post(CHANGELIST, {"action": "push_to_fluentcart", "_selected_action": ids}, follow=True)
-    assert sorted(queued) == sorted(ids)
+    assert sorted(len(chunk) for chunk in queued) == [1, 2], "queued in chunks, not one task per customer"
+    assert sorted(pk for chunk in queued for pk in chunk) == sorted(ids)
     assert "3 queued for a push in the background" in response.content.decode()
     assert fake.count() == 0, "nothing pushed while the person waited"
 

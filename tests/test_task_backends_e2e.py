@@ -1,8 +1,8 @@
 """The production task backends, run for real: django-tasks-db's `db_worker` on the test database,
-and RQ's worker against the machine's Redis. The sweep queues the pushes once; every retry after that
-comes back through the queue as a deferred task at the row's next_attempt_at."""
+and RQ's worker against the machine's Redis. Each save queues its own push; every retry after that
+comes back through the queue as a deferred task at the row's next_attempt_at. (The sweep's chunks:
+tests/test_queue_e2e.py.)"""
 
-import os
 import time
 
 import pytest
@@ -13,15 +13,11 @@ from django.utils import timezone
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 
-from .e2e_support import exactly_once, make_customers, manage, process_env, served_fake
+from .e2e_support import exactly_once, manage, process_env, served_fake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CUSTOMERS = 60
-REDIS_SERVER = "redis://127.0.0.1:6379"
-#: Marks a Redis database as taken by one test run, so that two suites on one machine (two clones,
-#: two CI jobs) never empty each other's queue.
-REDIS_LOCK = "fluentcart-sync-test-run"
 # Some 429s (Retry-After: 1) and 5xx, so pushes end in RETRY and come back as deferred tasks.
 FLAKY = Faults(rate_limit_rate=0.15, retry_after=1, error_rate=0.15, seed=11)
 
@@ -34,10 +30,17 @@ def flaky():
     fake.close()
 
 
-def queue_env(server, backend: str, redis_url: str = f"{REDIS_SERVER}/0") -> dict[str, str]:
+def queue_env(server, backend: str, redis_url: str = "redis://127.0.0.1:6379/0") -> dict[str, str]:
     return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
                        FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
                        FLUENTCART_RETRY_MAX_SECONDS="1")
+
+
+def save_customers(n: int, env: dict[str, str]) -> None:
+    """n customers saved the ordinary way in a host-project process: each save queues its push."""
+    manage("shell", "-c", "from fluentcart_sync.models import Customer\n"
+           f"for i in range({n}): Customer.objects.create(email=f'c{{i}}@example.com', full_name=f'Customer {{i}}')",
+           env=env)
 
 
 def work_until_synced(run_worker, deadline_seconds: float = 90) -> int:
@@ -59,12 +62,7 @@ def test_db_worker_pushes_queued_customers_and_their_retries(flaky):
     fake, server = flaky
     env = queue_env(server, "database")
     manage("migrate", "django_tasks_database", "--no-input", env=env)  # the queue's table, in the test database
-    make_customers(CUSTOMERS)
-    # A customer saved in the host project is queued after commit, like every other save.
-    manage("shell", "-c", "from fluentcart_sync.models import Customer; "
-           "Customer.objects.create(email='saved@example.com', full_name='Saved Later')", env=env)
-
-    manage("fluentcart_sync_due", "--grace", "0", env=env)  # queues the bulk-created ones
+    save_customers(CUSTOMERS + 1, env)
     work_until_synced(lambda: manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0.1",
                                      env=env, timeout=120))
 
@@ -83,39 +81,11 @@ def test_db_worker_pushes_queued_customers_and_their_retries(flaky):
     assert deferred > 0  # the retries waited for next_attempt_at
 
 
-@pytest.fixture
-def redis_db():
-    """A Redis database of this run's own: FLUENTCART_TEST_REDIS_URL, or the first of 3-15 that no
-    other run holds (a lock key set atomically), emptied before and after."""
-    redis = pytest.importorskip("redis")
-    explicit = os.environ.get("FLUENTCART_TEST_REDIS_URL")
-    candidates = [explicit] if explicit else [f"{REDIS_SERVER}/{n}" for n in range(3, 16)]
-    for url in candidates:
-        conn = redis.Redis.from_url(url)
-        try:
-            conn.ping()
-        except redis.exceptions.ConnectionError:
-            if os.environ.get("CI"):
-                pytest.fail(f"Redis is not reachable at {url}: CI must run the RQ test against it")
-            pytest.skip(f"Redis is not reachable at {url}")
-        if explicit or conn.set(REDIS_LOCK, os.getpid(), nx=True, ex=1800):
-            break
-    else:
-        pytest.fail("every Redis database 3-15 is held by another test run")
-    conn.flushdb()
-    conn.set(REDIS_LOCK, os.getpid(), ex=1800)
-    conn.url = url
-    yield conn
-    conn.flushdb()
-
-
 def test_rq_worker_pushes_queued_customers_and_their_retries(flaky, redis_db):
     fake, server = flaky
     env = queue_env(server, "rq", redis_db.url)
-    customers = CUSTOMERS // 2  # RQ forks a process per job: keep the run short
-    make_customers(customers)
-
-    manage("fluentcart_sync_due", "--grace", "0", env=env)
+    customers = CUSTOMERS // 2
+    save_customers(customers, env)
     assert redis_db.llen("rq:queue:default") == customers
     # The host project's RQ settings name django-tasks-rq's job class, so the plain command works.
     work_until_synced(lambda: manage("rqworker", "default", "--burst", "--with-scheduler", env=env, timeout=120))

@@ -1,4 +1,8 @@
-"""The sweep: find every customer owed a push and get it pushed, so a lost task never drops one."""
+"""The sweep: find every customer owed a push and get it pushed, so a lost task never drops one.
+
+Without ``--run`` it queues the owed ids in chunks (``push_customers_task``), so that any number of
+workers drain a backlog at the backfill's speed; ``--status`` says how much is owed and since when.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
-from django.db.models import Q
+from django.db.models import Count, Min, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from fluentcart_sync import circuit
@@ -16,7 +21,7 @@ from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.pull import pull
-from fluentcart_sync.tasks import enqueue_push
+from fluentcart_sync.tasks import chunked, enqueue_push_chunk
 
 
 def due_customers(*, pending_grace_seconds: float = 60):
@@ -44,6 +49,11 @@ class Command(BaseCommand):
             help="Leave pending records younger than this to their own task (default 60).",
         )
         parser.add_argument(
+            "--status",
+            action="store_true",
+            help="Only say what is owed (by state, the oldest owed push) and how long the task queue is.",
+        )
+        parser.add_argument(
             "--loop",
             type=float,
             default=None,
@@ -61,6 +71,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1.")
+        if options["status"]:
+            self.status(options)
+            return
         if options["loop"] is None:
             self.sweep(options)
             return
@@ -120,14 +133,56 @@ class Command(BaseCommand):
             if summary.configuration_error:
                 raise CommandError(f"Stopped: {summary.configuration_error}")
             return
-        queued = refused = 0
-        for customer_id in ids:
-            if enqueue_push(customer_id):
-                queued += 1
+        queued = refused = tasks = 0
+        for chunk in chunked(ids):
+            if enqueue_push_chunk(chunk):
+                queued += len(chunk)
+                tasks += 1
             else:
-                refused += 1
+                refused += len(chunk)
         self.stdout.write(
-            f"Queued {queued} customers for a push" + (f"; the queue refused {refused}." if refused else ".")
+            f"Queued {queued} customers for a push in {tasks} task{'' if tasks == 1 else 's'}"
+            + (f"; the queue refused {refused}." if refused else ".")
         )
         if refused:
             raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")
+
+    def status(self, options) -> None:
+        """What to watch while workers drain a backlog: what is owed, since when, and the queue."""
+        now = timezone.now()
+        owed = Customer.objects.filter(sync_status__in=[SyncStatus.PENDING, SyncStatus.RETRYING])
+        counts = dict(owed.values_list("sync_status").annotate(n=Count("pk")).order_by())
+        due = due_customers(pending_grace_seconds=options["grace"]).count()
+        oldest = owed.aggregate(since=Min(Coalesce("next_attempt_at", "updated_at")))["since"]
+        held = Customer.objects.filter(claimed_until__gte=now).count()
+        failed = Customer.objects.filter(sync_status=SyncStatus.FAILED).count()
+        waiting = f"{(now - oldest).total_seconds():.0f}s" if oldest is not None and oldest <= now else "none"
+        length = queue_length()
+        self.stdout.write(
+            f"Owed: {counts.get(SyncStatus.PENDING, 0)} pending, {counts.get(SyncStatus.RETRYING, 0)} retrying "
+            f"({due} due now); oldest owed push waiting {waiting}; {held} being pushed; {failed} failed; "
+            f"task queue: {'unknown' if length is None else length} tasks waiting."
+        )
+        if circuit.is_open():
+            self.stdout.write(f"Pushes paused: {circuit.state().reason}")
+
+
+def queue_length() -> int | None:
+    """Tasks waiting in the push tasks' queue, for the two production backends; None for others."""
+    from fluentcart_sync.conf import app_settings
+    from fluentcart_sync.tasks import task_backends
+
+    try:
+        backend = task_backends[app_settings.TASK_BACKEND]
+        name = type(backend).__module__
+        if name.startswith("django_tasks_db"):
+            from django_tasks_db.models import DBTaskResult
+
+            return DBTaskResult.objects.ready().filter(backend_name=backend.alias).count()
+        if name.startswith("django_tasks_rq"):
+            import django_rq
+
+            return sum(django_rq.get_queue(queue).count for queue in backend.queues)
+    except Exception:  # the status line must not fail because the queue cannot be asked
+        return None
+    return None
