@@ -438,11 +438,12 @@ def update_claimed(customer_id: int, token: str, changes: dict[str, Any], *, dat
 def _build_update(connection: Any, names: tuple[str, ...], names_revision: bool) -> tuple[str, list[Any]]:
     meta = Customer._meta
     qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in names]
+    concrete = {field.name: field for field in meta.concrete_fields}
+    fields = [concrete[name] for name in names]
     sql = (
         f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(field.column)} = %s' for field in fields)} "
-        f"WHERE {qn(meta.pk.column)} = %s AND {qn(meta.get_field('claim_token').column)} = %s"
+        f"WHERE {qn(meta.pk.column)} = %s AND {qn(concrete['claim_token'].column)} = %s"
     )
     if names_revision:
-        sql += f" AND {qn(meta.get_field('data_revision').column)} = %s"
+        sql += f" AND {qn(concrete['data_revision'].column)} = %s"
     return sql, fields
