@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, Q, Value, When
@@ -53,15 +54,14 @@ def claim_and_read(customer_id: int) -> tuple[str, Customer] | None:
         customer_id,
         adapt(now),
     ]
-    returning = can_return_from_update(connection)
-    sql = _claim_sql(connection, returning=returning)
-    if returning:
-        rows = list(Customer.objects.db_manager(connection.alias).raw(sql, params))
-        return (token, rows[0]) if rows else None
+    statements = _statements(connection)
+    if can_return_from_update(connection):
+        fresh = statements.fetch_customer(connection, statements.claim_returning, params)
+        return (token, fresh) if fresh is not None else None
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statements.claim, params)
         taken = cursor.rowcount
-    fresh = Customer.objects.filter(pk=customer_id, claim_token=token).order_by().first() if taken else None
+    fresh = statements.fetch_customer(connection, statements.read_claimed, [customer_id, token]) if taken else None
     return (token, fresh) if fresh is not None else None
 
 
@@ -178,20 +178,23 @@ def record(customer: Customer, token: str, result: PushResult) -> bool:
 
 
 def _write(customer: Customer, token: str, result: PushResult, changes: dict[str, Any]) -> bool:
-    mine = Customer.objects.filter(pk=customer.pk, claim_token=token)
     links_an_id = changes.get("fluentcart_id", customer.fluentcart_id) != customer.fluentcart_id
     with _savepoint_if_in_transaction() if links_an_id else nullcontext():
         if not result.outcome.succeeded:
-            return bool(mine.update(**changes))
-        if result.revision is not None and mine.filter(data_revision=result.revision).update_sync_state(
-            sync_status=SyncStatus.SYNCED, **changes, **result.pulled
+            return bool(update_claimed(customer.pk, token, changes))
+        if result.revision is not None and update_claimed(
+            customer.pk,
+            token,
+            {"sync_status": SyncStatus.SYNCED, **changes, **result.pulled},
+            data_revision=result.revision,
         ):
             return True
         # Edited while the push was in flight: FluentCart holds an older revision; still owed. What
         # FluentCart changed is still copied in, field by field, where the edit left the field alone.
+        mine = Customer.objects.filter(pk=customer.pk, claim_token=token)
         for name, value in result.pulled.items():
             mine.filter(**{name: getattr(customer, name)}).update_sync_state(**{name: value})
-        written = bool(mine.update(sync_status=SyncStatus.PENDING, **changes))
+        written = bool(update_claimed(customer.pk, token, {"sync_status": SyncStatus.PENDING, **changes}))
     result.owed_again = written
     return written
 
@@ -349,3 +352,100 @@ def _log(customer: Customer, result: PushResult) -> None:
         logger.log(
             level, "Customer %s: %s%s", customer.pk, result.outcome.value, f" ({result.error})" if result.error else ""
         )
+
+
+# -- the statements of the hot path, built once -----------------------------------------------------
+#
+# A backfill claims and records every row: building those statements through the ORM each time
+# (query objects, compilers, converters) cost more CPU than the HTTP request. They are built once per
+# connection and shape here, and run on the connection's cursor; what they write and the conditions
+# they name (claim token, data revision) are exactly the ORM's.
+
+
+class _Statements:
+    """One connection's compiled claim and read, and how to turn a returned row into a ``Customer``."""
+
+    def __init__(self, connection: Any):
+        meta = Customer._meta
+        qn = connection.ops.quote_name
+        self.claim = _claim_sql(connection, returning=False)
+        self.claim_returning = _claim_sql(connection, returning=True)
+        fields = meta.concrete_fields
+        self.read_claimed = (
+            f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(meta.db_table)} "
+            f"WHERE {qn(meta.pk.column)} = %s AND {qn(meta.get_field('claim_token').column)} = %s"
+        )
+        self.attnames = [f.attname for f in fields]
+        # What the ORM applies to each column read (SQLite's text datetimes and 0/1 booleans, JSON).
+        self.converters = []
+        for position, field in enumerate(fields):
+            column = field.get_col(meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((position, column, found))
+
+    def fetch_customer(self, connection: Any, sql: str, params: list[Any]) -> Customer | None:
+        """Run ``sql``, which returns at most one row of every column, as the customer it holds."""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        values = list(rows[0])
+        for position, column, converters in self.converters:
+            for converter in converters:
+                values[position] = converter(values[position], column, connection)
+        return Customer.from_db(connection.alias, self.attnames, values)
+
+
+_compiled: WeakKeyDictionary[Any, _Statements] = WeakKeyDictionary()
+
+
+def _statements(connection: Any) -> _Statements:
+    # Keyed by the connection object (one per thread and alias), so converters bound to one
+    # connection are never used on another.
+    statements = _compiled.get(connection)
+    if statements is None:
+        statements = _compiled[connection] = _Statements(connection)
+    return statements
+
+
+#: UPDATE statements by (vendor, the columns they set, whether they name a data revision).
+_update_sql: dict[tuple[str, tuple[str, ...], bool], tuple[str, list[Any]]] = {}
+
+
+def update_claimed(customer_id: int, token: str, changes: dict[str, Any], *, data_revision: int | None = None) -> int:
+    """``Customer.objects.filter(pk=..., claim_token=token[, data_revision=...]).update_sync_state(**changes)``,
+    as one precompiled UPDATE: the rows written (0 if the claim, or the revision, is no longer ours).
+    Changes holding database expressions go through the ORM."""
+    if any(hasattr(value, "resolve_expression") for value in changes.values()):
+        mine = Customer.objects.filter(pk=customer_id, claim_token=token)
+        if data_revision is not None:
+            mine = mine.filter(data_revision=data_revision)
+        return mine.update_sync_state(**changes)
+    alias = router.db_for_write(Customer)
+    connection = connections[alias]
+    key = (connection.vendor, tuple(changes), data_revision is not None)
+    compiled = _update_sql.get(key)
+    if compiled is None:
+        compiled = _update_sql[key] = _build_update(connection, *key[1:])
+    sql, fields = compiled
+    params = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
+    params += [customer_id, token] if data_revision is None else [customer_id, token, data_revision]
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _build_update(connection: Any, names: tuple[str, ...], names_revision: bool) -> tuple[str, list[Any]]:
+    meta = Customer._meta
+    qn = connection.ops.quote_name
+    concrete = {field.name: field for field in meta.concrete_fields}
+    fields = [concrete[name] for name in names]
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(field.column)} = %s' for field in fields)} "
+        f"WHERE {qn(meta.pk.column)} = %s AND {qn(concrete['claim_token'].column)} = %s"
+    )
+    if names_revision:
+        sql += f" AND {qn(concrete['data_revision'].column)} = %s"
+    return sql, fields

@@ -76,7 +76,11 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="fluentcart-deadlines", daemon=True)
                 self._thread.start()
-            self._condition.notify()
+            if self._heap[0][2] is slot:
+                # Only a new earliest deadline needs the watchdog awake: it already sleeps until the
+                # earliest one, and requests of one client all get the same deadline, so in a batch
+                # this is rare. Waking it per request cost more CPU than the rest of this module.
+                self._condition.notify()
 
     def disarm(self, slot: _Slot) -> None:
         with self._condition:

@@ -3,6 +3,7 @@ validation run before anything is sent, and the one way field errors are summari
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime
@@ -94,18 +95,46 @@ def remote_differs(payload: dict[str, Any], remote: dict[str, Any]) -> bool:
     return bool(differing_fields(payload, remote))
 
 
+#: The verdicts of ``local_field_errors`` by the values they judged, so that a retry of the same data
+#: (the sweep, a push that goes round again) is not validated again; bounded, as the sweep runs for days.
+_verdicts: dict[tuple, dict[str, list[str]]] = {}
+_VERDICTS_KEPT = 4096
+
+
 def local_field_errors(customer: Customer) -> dict[str, list[str]]:
     """The validation FluentCart would apply, run here so nothing is sent that it would refuse or cut.
-    In English whatever the active language: the messages are recorded on the row, as data."""
+    In English whatever the active language: the messages are recorded on the row, as data.
+
+    Only the pushed fields are validated (the rest is not sent, and the sync columns are the engine's),
+    and the verdict depends on nothing else, so it is computed once per distinct data.
+    """
+    customer.normalise()  # as clean_fields() does first: the key is the data as it would be judged
+    data = customer.pushed_data()
+    verdict = _verdicts.get(data) if data is not None else None
+    if verdict is None:
+        verdict = _validate(customer)
+        if data is not None:
+            if len(_verdicts) >= _VERDICTS_KEPT:
+                _verdicts.clear()
+            _verdicts[data] = verdict
+    return {name: list(messages) for name, messages in verdict.items()}
+
+
+def _validate(customer: Customer) -> dict[str, list[str]]:
     try:
         with translation.override("en"):
-            customer.clean_fields(exclude=["user"])
+            customer.clean_fields(exclude=_not_pushed())
     except ValidationError as err:
         with translation.override("en"):
             return {name: [str(m) for m in messages] for name, messages in err.message_dict.items()}
     if not customer.full_name:
         return {"full_name": ["A name is required: FluentCart refuses customers without one."]}
     return {}
+
+
+@functools.cache
+def _not_pushed() -> frozenset[str]:
+    return frozenset(field.name for field in Customer._meta.fields if field.name not in PUSHED_FIELDS)
 
 
 def purchase_figures(remote: dict[str, Any]) -> dict[str, Any]:

@@ -187,3 +187,33 @@ def test_find_by_email_reads_every_page_and_matches_exactly_ignoring_case(client
         json=_page([{"id": 9, "email": "JANE_SMITH@example.com"}, {"id": 8, "email": "jane_smith@example.com"}], 2, 2))
     found = client.find_by_email("jane_smith@example.com")
     assert [c["id"] for c in found] == [8, 9]
+
+
+def test_the_environment_is_read_once_when_the_client_is_built(monkeypatch):
+    """Proxies and the CA bundle come from the environment as requests would take them, read when
+    the client is built: requests' own scan of every environment variable on each request is off."""
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/private-ca.pem")
+    client = FluentCartClient("https://shop.example.com", "admin", "abcd efgh ijkl mnop")
+    assert client.session.proxies["https"] == "http://proxy.internal:3128"
+    assert client.session.verify == "/etc/ssl/private-ca.pem"
+    assert client.session.trust_env is False
+
+    monkeypatch.setenv("NO_PROXY", "shop.example.com")
+    assert "https" not in FluentCartClient("https://shop.example.com", "admin", "abcd").session.proxies
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert FluentCartClient("https://shop.example.com", "admin", "abcd").session.verify is True
+
+
+@responses.activate
+def test_a_request_does_not_read_the_environment(client, monkeypatch):
+    def scanned(*args, **kwargs):
+        raise AssertionError("the environment was read during a request")
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", scanned)
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", scanned)
+    responses.post(f"{BASE}/customers", json={"message": "Customer created successfully!", "data": {"id": 7}})
+    assert client.create_customer({"email": "a@example.com"})["id"] == 7

@@ -5,6 +5,7 @@ queue without anyone pressing a button; a request never outlives its deadline or
 import io
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -156,6 +157,23 @@ def test_a_trickling_answer_is_cut_off_at_the_total_deadline(trickling_server):
     assert not state["finished"] and state["bytes_sent"] < state["body_length"]
 
 
+def test_an_earlier_deadline_armed_after_a_later_one_still_fires():
+    """The watchdog sleeps until the earliest deadline and is only woken for an earlier one."""
+    from fluentcart_sync import deadlines
+
+    watchdog = deadlines._Watchdog()
+    later, sooner = deadlines._Slot(), deadlines._Slot()
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        sooner.connection = type("Connection", (), {"sock": ours})()
+        watchdog.arm(time.monotonic() + 60, later)
+        watchdog.arm(time.monotonic() + 0.1, sooner)
+        ours.settimeout(10)
+        assert ours.recv(1) == b"", "the socket of the request past its deadline was shut"
+    assert sooner.expired and not later.expired
+    watchdog.disarm(later)
+
+
 @responses.activate
 def test_no_request_starts_that_could_not_end_before_the_claim_does():
     client = FluentCartClient("https://shop.example.com", USERNAME, APP_PASSWORD)
@@ -168,8 +186,6 @@ def test_no_request_starts_that_could_not_end_before_the_claim_does():
 
 @responses.activate
 def test_time_waiting_at_the_rate_gate_counts_against_the_claim():
-    import time
-
     class SlowGate:
         def __enter__(self):
             time.sleep(0.5)

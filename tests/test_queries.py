@@ -39,6 +39,29 @@ def test_a_new_customer_is_pushed_with_its_claim_in_at_most_three_queries(fake):
 
 
 @pytest.mark.django_db
+def test_the_record_is_one_update_naming_the_claim_and_the_revision_it_pushed(fake):
+    customer = Customer.objects.create(email="r@example.com", full_name="Re Cord")
+    result, sql = queries_of(lambda: push_customer(customer.pk))
+    assert result.outcome == Outcome.CREATED
+    where = sql[-1].split("WHERE", 1)[1]
+    assert sql[-1].startswith("UPDATE") and "claim_token" in where and "data_revision" in where
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED and customer.claim_token == "" and customer.synced_revision == 1
+
+
+@pytest.mark.django_db
+def test_a_precompiled_record_writes_nothing_once_the_revision_or_the_claim_moved_on():
+    customer = Customer.objects.create(email="p@example.com", full_name="Pre Compiled")
+    token, fresh = claims.claim_and_read(customer.pk)
+    changes = {"sync_status": SyncStatus.SYNCED, "sync_field_errors": {"email": ["x"]}, "claim_token": ""}
+    assert claims.update_claimed(customer.pk, token, changes, data_revision=fresh.data_revision + 1) == 0
+    assert claims.update_claimed(customer.pk, "not-the-token", changes) == 0
+    assert claims.update_claimed(customer.pk, token, changes, data_revision=fresh.data_revision) == 1
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED and customer.sync_field_errors == {"email": ["x"]}
+
+
+@pytest.mark.django_db
 def test_an_update_of_a_synced_customer_costs_the_same(fake):
     customer = Customer.objects.create(email="u@example.com", full_name="Up Date")
     push_customer(customer.pk)

@@ -66,3 +66,28 @@ def test_first_and_last_names_are_limited_in_bytes_too():
     errors = _errors(full_name="", first_name="é" * 100, last_name="e" * 100)
     assert "first_name" not in errors  # 200 bytes
     assert "full_name" in errors  # the joined name is 301 bytes
+
+
+def test_the_same_data_is_validated_once_not_on_every_attempt(monkeypatch):
+    from fluentcart_sync import payloads
+
+    monkeypatch.setattr(payloads, "_verdicts", {})
+    judged = []
+    clean_fields = Customer.clean_fields
+
+    def counting(self, exclude=None):
+        judged.append(self.email)
+        return clean_fields(self, exclude=exclude)
+
+    monkeypatch.setattr(Customer, "clean_fields", counting)
+    customer = Customer.objects.create(email="once@example.com", full_name="Once Only")
+    assert payloads.local_field_errors(customer) == {}
+    assert payloads.local_field_errors(Customer.objects.get(pk=customer.pk)) == {}  # a retry: not judged again
+    assert len(judged) == 1
+
+    customer.notes = "<b>VIP</b>"  # other data: judged
+    errors = payloads.local_field_errors(customer)
+    assert "notes" in errors and len(judged) == 2
+    errors["notes"].append("changed by the caller")
+    assert payloads.local_field_errors(customer)["notes"] != errors["notes"], "each caller gets its own copy"
+    assert len(judged) == 2
