@@ -44,11 +44,11 @@ NAMESPACE = "/wp-json/fluent-cart/v2"
 
 
 class Sandbox:
-    """``python -m fluentcart_sync.sandbox`` on an ephemeral port, its customers in memory."""
+    """``python -m fluentcart_sync.sandbox`` on an ephemeral port, its customers in memory (or in ``db``)."""
 
-    def __init__(self, latency: float):
+    def __init__(self, latency: float, db: str = ":memory:"):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fluentcart_sync.sandbox", "--port", "0", "--db", ":memory:",
+            [sys.executable, "-m", "fluentcart_sync.sandbox", "--port", "0", "--db", str(db),
              "--latency", str(latency), "--username", USERNAME, "--password", PASSWORD],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
@@ -141,7 +141,7 @@ def pooled_loop(sandbox: Sandbox, count: int, concurrency: int) -> float:
 # -- (c): the real command, in child processes -------------------------------------------------------
 
 
-def django_env(database_url: str, sandbox: Sandbox) -> dict:
+def django_env(database_url: str, sandbox: Sandbox, log_level: str = "INFO") -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
@@ -150,14 +150,15 @@ def django_env(database_url: str, sandbox: Sandbox) -> dict:
         "FLUENTCART_URL": sandbox.site_url,
         "FLUENTCART_USERNAME": USERNAME,
         "FLUENTCART_APP_PASSWORD": PASSWORD,
-        "FLUENTCART_LOG_LEVEL": os.environ.get("FLUENTCART_LOG_LEVEL", "INFO"),
+        "FLUENTCART_LOG_LEVEL": os.environ.get("FLUENTCART_LOG_LEVEL", log_level),
         "PYTHONPATH": str(ROOT),
     }
 
 
-def child(mode: str, env: dict, *args: str) -> dict:
+def child(mode: str, env: dict, *args: str, script: str = __file__) -> dict:
+    """Run ``script --child mode args`` in a fresh process; the JSON on its last line of output."""
     result = subprocess.run(
-        [sys.executable, __file__, "--child", mode, *args], cwd=ROOT, env=env, text=True,
+        [sys.executable, script, "--child", mode, *args], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     if result.returncode:
@@ -248,15 +249,11 @@ def profiled_threads(path: str):
     return dump
 
 
-def child_backfill(concurrency: int, profile_path: str = "") -> dict:
-    """Run the real command here; count every query on every thread's connection."""
-    import io
+def count_queries():
+    """Count every SQL statement on every connection opened from now on (each thread has its own);
+    ``next(counter)`` reads the count (and adds one)."""
     import itertools
 
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db.backends.signals import connection_created
 
     queries = itertools.count()
@@ -270,6 +267,19 @@ def child_backfill(concurrency: int, profile_path: str = "") -> dict:
             connection.execute_wrappers.append(count_query)
 
     connection_created.connect(install, weak=False)
+    return queries
+
+
+def child_backfill(concurrency: int, profile_path: str = "") -> dict:
+    """Run the real command here; count every query on every thread's connection."""
+    import io
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    queries = count_queries()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = io.StringIO()
     dump_profile = profiled_threads(profile_path) if profile_path else None

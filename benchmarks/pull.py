@@ -21,20 +21,17 @@ SQLite page query, shaping and JSON of 199 customers a page) is part of what is 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-USERNAME = "bench"
-PASSWORD = "bench app pass word 0000"
-NAMESPACE = "/wp-json/fluent-cart/v2"
 PER_PAGE = 199
 
 
@@ -65,67 +62,24 @@ def seed_fake(path: Path, count: int) -> float:
         store.close()
 
 
-class Sandbox:
-    def __init__(self, db: Path, latency: float):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "fluentcart_sync.sandbox", "--port", "0", "--db", str(db),
-             "--latency", str(latency), "--username", USERNAME, "--password", PASSWORD],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )
-        line = self.process.stdout.readline()
-        self.base_url = line.split(" at ", 1)[1].split(" ", 1)[0]
-        self.site_url = self.base_url[: -len(NAMESPACE)]
-
-    def control(self, method: str, route: str, body: dict | None = None) -> dict:
-        import requests
-
-        response = requests.request(method, f"{self.site_url}/__sandbox__/{route}", json=body or {}, timeout=60)
-        response.raise_for_status()
-        return response.json()
-
-    def set_latency(self, latency: float) -> None:
-        self.control("POST", "faults", {"latency": latency})
-
-    def requests_by_method(self) -> dict:
-        return self.control("GET", "stats")["by_method"]
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-# -- the pull, in child processes ------------------------------------------------------------------------
+# The fake in its own process, the Django environment of a child process and running one: the
+# backfill benchmark's (benchmarks/backfill.py), loaded by path.
+_spec = importlib.util.spec_from_file_location("backfill_benchmark", Path(__file__).with_name("backfill.py"))
+backfill_benchmark = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(backfill_benchmark)
+Sandbox = backfill_benchmark.Sandbox
+USERNAME, PASSWORD = backfill_benchmark.USERNAME, backfill_benchmark.PASSWORD
 
 
 def django_env(database_url: str, sandbox: Sandbox) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",  # as in production: DEBUG keeps every query in memory
-        "FLUENTCART_URL": sandbox.site_url,
-        "FLUENTCART_USERNAME": USERNAME,
-        "FLUENTCART_APP_PASSWORD": PASSWORD,
-        "FLUENTCART_LOG_LEVEL": os.environ.get("FLUENTCART_LOG_LEVEL", "WARNING"),
-        "PYTHONPATH": str(ROOT),
-    }
+    return backfill_benchmark.django_env(database_url, sandbox, log_level="WARNING")
 
 
 def child(mode: str, env: dict, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", mode, *args], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    if result.returncode:
-        raise SystemExit(f"child {mode} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return backfill_benchmark.child(mode, env, *args, script=__file__)
+
+
+# -- the pull, in child processes ------------------------------------------------------------------------
 
 
 def child_first_pull() -> dict:
@@ -215,7 +169,7 @@ def run_size(options, size: int) -> list[dict]:
     for suffix in ("", "-wal", "-shm"):
         Path(str(local_db) + suffix).unlink(missing_ok=True)
     database_url = f"sqlite:///{local_db}"
-    sandbox = Sandbox(fake_db, 0.0)
+    sandbox = Sandbox(0.0, db=str(fake_db))
     results = []
     try:
         env = django_env(database_url, sandbox)
@@ -226,11 +180,11 @@ def run_size(options, size: int) -> list[dict]:
         sandbox.set_latency(options.latency)
         for concurrency in options.concurrency:
             for attempt in range(options.repeat):
-                gets_before = sandbox.requests_by_method().get("GET", 0)
+                gets_before = sandbox.stats()["by_method"].get("GET", 0)
                 cpu_before = sandbox.cpu_seconds()
                 result = child("timed", env, str(concurrency))
                 result["fake_cpu"] = sandbox.cpu_seconds() - cpu_before
-                result["gets"] = sandbox.requests_by_method().get("GET", 0) - gets_before
+                result["gets"] = sandbox.stats()["by_method"].get("GET", 0) - gets_before
                 result.update(size=size, concurrency=concurrency, rate=size / result["elapsed"])
                 if f"{size} unchanged" not in result["summary"]:
                     raise SystemExit(f"the timed pull did not find {size} unchanged customers: {result['summary']}")

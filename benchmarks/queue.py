@@ -32,7 +32,6 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 import argparse
 import importlib.util
 import io
-import itertools
 import json
 import os
 import signal
@@ -84,19 +83,8 @@ def child_worker(backend: str) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db.backends.signals import connection_created
 
-    queries = itertools.count()
-
-    def count_query(execute, sql, params, many, context):
-        next(queries)
-        return execute(sql, params, many, context)
-
-    def install(sender, connection, **kwargs):
-        if count_query not in connection.execute_wrappers:
-            connection.execute_wrappers.append(count_query)
-
-    connection_created.connect(install, weak=False)
+    queries = backfill_benchmark.count_queries()
     print("ready", flush=True)
     cpu_at_start = time.process_time()
     try:
