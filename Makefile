@@ -40,13 +40,15 @@ test-browser: $(STAMP)
 		--cov=fluentcart_sync --cov-branch --cov-append --cov-report=
 
 # Django 6.1 on Python 3.12, in its own virtualenv (requirements.txt's markers pick Django 6.1 there).
+# The fast tests: every model, ORM, admin and command path; the slow end-to-end runs (processes,
+# faults, queues) test the sync itself, and run on the main leg and on both database legs.
 test-django61:
 	@if [ -z "$(PYTHON312)" ]; then \
 		echo "SKIPPED the Django 6.1 leg: no Python 3.12 on this machine (set PYTHON312=/path/to/python3.12)"; \
 	else \
 		$(MAKE) --no-print-directory $(VENV_DJ61)/.installed PYTHON312="$(PYTHON312)" && \
 		$(VENV_DJ61)/bin/python -c 'import django, sys; print(f"Django {django.get_version()} on Python {sys.version.split()[0]}")' && \
-		$(VENV_DJ61)/bin/python -m pytest -q -m "not browser" -p no:cacheprovider; \
+		$(VENV_DJ61)/bin/python -m pytest -q -m "not browser and not packaging and not slow" -p no:cacheprovider; \
 	fi
 
 $(VENV_DJ61)/.installed: requirements.txt
