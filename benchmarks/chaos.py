@@ -103,6 +103,9 @@ def main() -> int:
             **settings.FLUENTCART_SYNC, "URL": site, "USERNAME": USERNAME, "APP_PASSWORD": PASSWORD,
             "TIMEOUT": args.timeout, "CONNECT_TIMEOUT": 3.0, "AUTO_PUSH": False, "MAX_ATTEMPTS": 100,
             "RETRY_BASE_SECONDS": 0.05, "RETRY_MAX_SECONDS": 1.0, "LEASE_SECONDS": 300,
+            # The fake answers from its own process at once: twice the request deadline is enough here,
+            # not the minute a real WordPress needs.
+            "QUARANTINE_SECONDS": 2 * (3.0 + args.timeout),
         }
         Customer.objects.bulk_create(
             (Customer(email=f"chaos{i}@example.com", full_name=f"Chaos Customer {i}") for i in range(args.customers)),

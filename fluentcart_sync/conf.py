@@ -43,7 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_WINDOW_SECONDS": 3 * 24 * 3600,
     "RETRY_AFTER_CAP_SECONDS": 600,
     # After a POST that got no answer, no new POST for that customer for this long: the first could
-    # still be processed. None: twice the request deadline (connect + read timeout).
+    # still be processed. None: a minute, or twice the request deadline if longer. It must cover how
+    # long the server may go on with a request the client gave up on (PHP's max_execution_time is 30 s
+    # by default), not only how long the client waits.
     "QUARANTINE_SECONDS": None,
     # Two-way sync: who wins a field that both Django and FluentCart changed since the last sync
     # ("django" or "fluentcart"); the other value is kept on the row as a conflict.
@@ -97,7 +99,7 @@ class FluentCartSyncSettings:
     def quarantine_seconds(self) -> float:
         value = self.QUARANTINE_SECONDS
         if value is None:
-            return 2 * self.request_deadline
+            return max(60.0, 2 * self.request_deadline)
         return float(value)
 
 

@@ -36,6 +36,9 @@ def chaos(fluentcart_settings):
     fluentcart_settings.update(
         URL=server.url, TIMEOUT=0.4, CONNECT_TIMEOUT=2.0, MAX_ATTEMPTS=100, LEASE_SECONDS=60,
         RETRY_BASE_SECONDS=0.05, RETRY_MAX_SECONDS=0.5, AUTO_PUSH=False,
+        # The fake shares this process (and, in CI, the machine) with the pushes: it may reach a POST
+        # seconds after the client gave up on it, so the quarantine covers that, not just the deadline.
+        QUARANTINE_SECONDS=8,
     )
     yield fake
     server.stop()

@@ -28,7 +28,7 @@ def flaky():
 def queue_env(server, backend: str, redis_url: str = "redis://127.0.0.1:6379/0") -> dict[str, str]:
     return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
                        FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
-                       FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_TASK_CHUNK_SIZE=str(CHUNK),
+                       FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_QUARANTINE_SECONDS="8", FLUENTCART_TASK_CHUNK_SIZE=str(CHUNK),
                        FLUENTCART_TASK_CONCURRENCY="4")
 
 
