@@ -129,7 +129,9 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                         "hold the customer twice."
                     )
                     % {"quarantine": quarantine, "deadline": connect_timeout + read_timeout},
-                    hint=_("Leave FLUENTCART_QUARANTINE_SECONDS unset (a minute, or twice connect + read timeout), or raise it."),
+                    hint=_(
+                        "Leave FLUENTCART_QUARANTINE_SECONDS unset (a minute, or twice connect + read timeout), or raise it."
+                    ),
                     id="fluentcart_sync.W002",
                 )
             )

@@ -261,7 +261,10 @@ def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
         changes.update(sync_status=SyncStatus.MISSING_REMOTE, sync_error=result.error, next_attempt_at=None)
         return changes
     if outcome in (Outcome.RETRY, Outcome.PAUSED):
-        return changes | _retry_changes(customer, result, attempts, now)
+        changes |= _retry_changes(customer, result, attempts, now)
+        if result.fluentcart_id and not customer.fluentcart_id:
+            changes["fluentcart_id"] = result.fluentcart_id  # found by a look-up: from now on, an update
+        return changes
     changes.update(
         sync_status=SyncStatus.FAILED,
         sync_error=result.error,

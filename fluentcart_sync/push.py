@@ -250,7 +250,14 @@ def _link_existing(
             f"Merge or delete the others in FluentCart: {', '.join(map(str, duplicates))}."
         )
         logger.warning("Customer %s (%s): %s", customer.pk, email, warning)
-    result = _update(client, customer, remote_id, payload, common, remote=remote, link=True)
+    try:
+        result = _update(client, customer, remote_id, payload, common, remote=remote, link=True)
+    except FluentCartError as err:
+        # The PUT failed, and may have been applied (a new email, say): keep the id that was found,
+        # so the next attempt updates it instead of looking up an email it may no longer hold.
+        result = _failure(err, common, outcome_unknown=False)
+        result.fluentcart_id, result.duplicates = remote_id, duplicates
+        return result
     result.outcome = Outcome.LINKED if result.outcome.succeeded else result.outcome
     result.fluentcart_id = result.fluentcart_id or remote_id
     result.duplicates = duplicates

@@ -369,3 +369,44 @@ def test_a_quarantine_is_retried_when_it_ends_not_after_the_backoff(fake, fluent
     push_customer(customer.pk)
     row = Customer.objects.get(pk=customer.pk)
     assert row.sync_status == SyncStatus.RETRYING and row.next_attempt_at == row.quarantine_until
+
+
+def test_a_link_whose_put_fails_keeps_the_found_id_and_never_posts_again(fake, monkeypatch):
+    """The look-up finds the customer an unanswered POST created; the PUT that brings it up to date
+    is applied but answered 502; the email is edited again. The next push updates that customer:
+    looking up the old email (now gone from FluentCart) would find nothing and POST a second one."""
+    from fluentcart_sync.exceptions import FluentCartServerError
+
+    customer = Customer.objects.create(email="first@example.com", full_name="Many Emails")
+    unanswered_post(monkeypatch, lands=True)
+    real_update = FluentCartClient.update_customer
+    calls = []
+
+    def applied_then_502(self, fluentcart_id, body):
+        calls.append(body)
+        answer = real_update(self, fluentcart_id, body)
+        if len(calls) == 1:
+            raise FluentCartServerError("FluentCart server error on PUT (HTTP 502)", status_code=502)
+        return answer
+
+    monkeypatch.setattr(FluentCartClient, "update_customer", applied_then_502)
+    real_find = FluentCartClient.find_by_email
+    finds = []
+
+    def find_late(self, email):  # the first look-up runs before the POST has landed
+        finds.append(email)
+        return [] if len(finds) == 1 else real_find(self, email)
+
+    monkeypatch.setattr(FluentCartClient, "find_by_email", find_late)
+    push_customer(customer.pk)  # POST, no answer, nothing found yet
+    edit(customer.pk, email="second@example.com")
+    end_quarantine(customer)
+    push_customer(customer.pk)  # finds first@, PUTs second@ (applied, answered 502)
+    assert Customer.objects.get(pk=customer.pk).fluentcart_id is not None
+    edit(customer.pk, email="third@example.com")
+
+    push_customer(customer.pk)
+
+    assert [c["email"] for c in fake.customers()] == ["third@example.com"]
+    assert len(sent(fake, "POST")) == 1
+    assert Customer.objects.get(pk=customer.pk).sync_status == SyncStatus.SYNCED
