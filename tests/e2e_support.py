@@ -86,6 +86,15 @@ def process_env(server: SandboxServer, **extra: str) -> dict[str, str]:
     return env
 
 
+def queue_env(server: SandboxServer, backend: str, redis_url: str = "redis://127.0.0.1:6379/0",
+              **extra: str) -> dict[str, str]:
+    """A worker process's environment on task backend ``backend``: quick retries, a short quarantine
+    (the in-process fake may reach a POST seconds late on a busy machine, not a minute)."""
+    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
+                       FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
+                       FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_QUARANTINE_SECONDS="8", **extra)
+
+
 def manage(*args: str, env: dict[str, str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)

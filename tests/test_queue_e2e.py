@@ -8,7 +8,8 @@ import pytest
 from fluentcart_sync.models import Customer
 from fluentcart_sync.sandbox import Faults
 
-from .e2e_support import exactly_once, make_customers, manage, process_env, served_fake, start_manage
+from .e2e_support import exactly_once, make_customers, manage, served_fake, start_manage
+from .e2e_support import queue_env as e2e_queue_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -26,10 +27,8 @@ def flaky():
 
 
 def queue_env(server, backend: str, redis_url: str = "redis://127.0.0.1:6379/0") -> dict[str, str]:
-    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
-                       FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
-                       FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_QUARANTINE_SECONDS="8", FLUENTCART_TASK_CHUNK_SIZE=str(CHUNK),
-                       FLUENTCART_TASK_CONCURRENCY="4")
+    return e2e_queue_env(server, backend, redis_url, FLUENTCART_TASK_CHUNK_SIZE=str(CHUNK),
+                         FLUENTCART_TASK_CONCURRENCY="4")
 
 
 def drain(env: dict[str, str], worker: tuple[str, ...], rounds: int = 30) -> list[str]:

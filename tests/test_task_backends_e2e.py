@@ -13,7 +13,7 @@ from django.utils import timezone
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 
-from .e2e_support import exactly_once, manage, process_env, served_fake
+from .e2e_support import exactly_once, manage, queue_env, served_fake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,12 +28,6 @@ def flaky():
     yield fake, server
     server.stop()
     fake.close()
-
-
-def queue_env(server, backend: str, redis_url: str = "redis://127.0.0.1:6379/0") -> dict[str, str]:
-    return process_env(server, TASKS_BACKEND=backend, REDIS_URL=redis_url, FLUENTCART_TIMEOUT="5",
-                       FLUENTCART_MAX_ATTEMPTS="50", FLUENTCART_RETRY_BASE_SECONDS="0.2",
-                       FLUENTCART_RETRY_MAX_SECONDS="1", FLUENTCART_QUARANTINE_SECONDS="8")
 
 
 def save_customers(n: int, env: dict[str, str]) -> None:
