@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conf import app_settings
-from .payloads import PUSHED_FIELDS
+from .payloads import PUSHED_FIELDS, text
+from .payloads import same_value as same
 
 NAME_FIELDS = ("full_name", "first_name", "last_name")
 #: The units merged one at a time: the name (three fields) and every other pushed field.
@@ -30,16 +31,6 @@ UNITS: tuple[tuple[str, ...], ...] = (NAME_FIELDS,) + tuple(
 
 DJANGO = "django"
 FLUENTCART = "fluentcart"
-
-
-def text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def same(name: str, ours: Any, theirs: Any) -> bool:
-    if name == "email":
-        return text(ours).lower() == text(theirs).lower()
-    return text(ours) == text(theirs)
 
 
 def same_unit(unit: tuple[str, ...], ours: dict[str, Any], theirs: dict[str, Any]) -> bool:

@@ -77,11 +77,16 @@ def build_update_body(payload: dict[str, Any], remote: dict[str, Any]) -> dict[s
     return body
 
 
+def text(value: Any) -> str:
+    """A field's value as text: None is empty, surrounding white space is not part of it."""
+    return "" if value is None else str(value).strip()
+
+
 def same_value(name: str, ours: Any, theirs: Any) -> bool:
     """Equal as FluentCart sees it: emails ignoring case, empty and null alike."""
     if name == "email":
-        return str(ours or "").strip().lower() == str(theirs or "").strip().lower()
-    return (ours or "") == (theirs or "")
+        return text(ours).lower() == text(theirs).lower()
+    return text(ours) == text(theirs)
 
 
 def differing_fields(payload: dict[str, Any], remote: dict[str, Any]) -> list[str]:
