@@ -98,12 +98,27 @@ def _true(connection: Any) -> str:
     return "TRUE" if connection.vendor in ("postgresql", "mysql") else "1"
 
 
-def remember_post(customer: Customer, token: str, email: str, revision: int) -> bool:
-    """Before a POST that the claim did not already remember (a re-created customer, or a new POST
-    after a quarantine): write its email and revision. False if the claim was lost."""
-    return bool(
-        Customer.objects.filter(pk=customer.pk, claim_token=token).update(posted_email=email, posted_revision=revision)
+def remember_post(customer: Customer, token: str, email: str, revision: int, sent: dict[str, Any]) -> bool:
+    """Before a POST goes out: its email, revision and record (what FluentCart holds if it lands
+    unanswered). False if the claim was lost."""
+    write = unanswered_write("POST", sent)
+    written = update_claimed(
+        customer.pk, token, {"posted_email": email, "posted_revision": revision, "unanswered_write": write}
     )
+    customer.unanswered_write = write
+    return bool(written)
+
+
+def remember_put(customer: Customer, token: str, sent: dict[str, Any]) -> bool:
+    """Before a PUT goes out: the record it makes FluentCart hold. False if the claim was lost."""
+    write = unanswered_write("PUT", sent)
+    written = update_claimed(customer.pk, token, {"unanswered_write": write})
+    customer.unanswered_write = write
+    return bool(written)
+
+
+def unanswered_write(method: str, sent: dict[str, Any]) -> dict[str, Any]:
+    return {"method": method, "record": sent, "at": timezone.now().isoformat()}
 
 
 def forget_conflict(customer_id: int, field_name: str) -> None:
@@ -164,11 +179,13 @@ def record(customer: Customer, token: str, result: PushResult) -> bool:
     what FluentCart now holds is recorded all the same, the row stays owed and
     ``result.owed_again`` is set, so the caller pushes again.
     """
-    changes = _changes_for(customer, result)
+    changes = _changes_for(customer, result, token)
     try:
         written = _write(customer, token, result, changes)
     except IntegrityError:
         written = _write_link_collision(customer, token, result)
+    if written and result.conflicts:
+        add_conflicts(customer.pk, result.conflicts, known_before=customer.sync_conflicts or {})
     if not written:
         # Our lease ran out and another worker took the row; it looks the email up before any
         # POST, so whatever we did is found rather than duplicated.
@@ -194,7 +211,7 @@ def _write(customer: Customer, token: str, result: PushResult, changes: dict[str
         mine = Customer.objects.filter(pk=customer.pk, claim_token=token)
         for name, value in result.pulled.items():
             mine.filter(**{name: getattr(customer, name)}).update_sync_state(**{name: value})
-        written = bool(update_claimed(customer.pk, token, {"sync_status": SyncStatus.PENDING, **changes}))
+        written = bool(update_claimed(customer.pk, token, {**changes, "sync_status": SyncStatus.PENDING}))
     result.owed_again = written
     return written
 
@@ -211,7 +228,7 @@ def _write_link_collision(customer: Customer, token: str, result: PushResult) ->
     owner = Customer.objects.filter(fluentcart_id=result.fluentcart_id).exclude(pk=customer.pk).first()
     result.outcome = Outcome.FAILED
     result.error = link_collision_message(customer, result.fluentcart_id, owner)
-    changes = _changes_for(customer, result)
+    changes = _changes_for(customer, result, token)
     changes["fluentcart_id"] = customer.fluentcart_id if customer.fluentcart_id != result.fluentcart_id else None
     return bool(Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes))
 
@@ -225,7 +242,21 @@ def link_collision_message(customer: Customer, fluentcart_id: int | None, owner:
     )
 
 
-def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
+def add_conflicts(customer_id: int, found: dict[str, dict[str, Any]], *, known_before: dict[str, Any]) -> None:
+    """Add the conflicts a push or pull found to the row as it is now, under a row lock. A conflict
+    that was on the row when the work began and is gone now was resolved or dismissed by a person
+    meanwhile: it stays resolved (the work saw the values from before that decision)."""
+    with transaction.atomic(using=router.db_for_write(Customer)):
+        row = Customer.objects.select_for_update().filter(pk=customer_id).values("sync_conflicts").first()
+        if row is None:
+            return
+        current = dict(row["sync_conflicts"] or {})
+        added = {name: value for name, value in found.items() if name in current or name not in known_before}
+        if added:
+            Customer.objects.filter(pk=customer_id).update_sync_state(sync_conflicts={**current, **added})
+
+
+def _changes_for(customer: Customer, result: PushResult, token: str = "") -> dict[str, Any]:
     now = timezone.now()
     attempts = customer.sync_attempts + (1 if result.requested else 0)
     changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
@@ -251,15 +282,22 @@ def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
             **result.purchases,
         )
         if result.remote_base is not None:
-            changes["remote_base"] = result.remote_base
-        if result.conflicts:
-            changes["sync_conflicts"] = {**(customer.sync_conflicts or {}), **result.conflicts}
+            changes.update(remote_base=result.remote_base, remote_base_stamp=token)
+        if customer.unanswered_write:
+            changes["unanswered_write"] = {}  # whatever it was, FluentCart's record is now known
         if outcome != Outcome.UNCHANGED or result.requested:
             changes.update(synced_at=now, sync_attempts=0)
+        if result.refused:
+            changes.update(sync_status=SyncStatus.FAILED, sync_field_errors={n: [r] for n, r in result.refused.items()})
         return changes
+    if result.forget_id:
+        changes.update(fluentcart_id=None, synced_fingerprint="", remote_base={}, remote_base_stamp="")
     if outcome == Outcome.MISSING_REMOTE:
         changes.update(sync_status=SyncStatus.MISSING_REMOTE, sync_error=result.error, next_attempt_at=None)
         return changes
+    # Only an answer that settles it clears an unknown outcome: a push refused here before anything
+    # was sent (an invalid row, a failing hook) keeps the memory of the POST that got no answer.
+    result.outcome_unknown = result.outcome_unknown or (customer.outcome_unknown and not result.settles_unknown)
     if outcome in (Outcome.RETRY, Outcome.PAUSED):
         changes |= _retry_changes(customer, result, attempts, now)
         if result.fluentcart_id and not customer.fluentcart_id:
@@ -277,7 +315,7 @@ def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
         changes["fluentcart_id"] = result.fluentcart_id  # linked, but FluentCart refused part of it
     if result.duplicates:
         changes["remote_duplicates"] = result.duplicates
-    if result.posted and result.outcome_unknown:
+    if result.posted:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
     return changes
 
@@ -286,7 +324,7 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
     """A transient failure keeps the row owed, retrying with backoff until the retry window closes;
     a configuration failure keeps it owed until the circuit closes (never ``failed``)."""
     changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown}
-    if result.posted and result.outcome_unknown:
+    if result.posted:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
     if result.configuration_error:
         changes.update(

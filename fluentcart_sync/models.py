@@ -90,6 +90,8 @@ SYNC_STATE_FIELDS = frozenset(
         "failing_since",
         "remote_duplicates",
         "remote_base",
+        "remote_base_stamp",
+        "unanswered_write",
         "sync_conflicts",
         "purchase_count",
         "lifetime_value",
@@ -237,8 +239,18 @@ class Customer(models.Model):
     # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
     remote_duplicates = models.JSONField(_("FluentCart duplicates"), default=list, blank=True, editable=False)
     # The merge base: the pushed fields as FluentCart held them after the last successful push or
-    # pull (plus its `updated_at`). A field that differs from it was changed on that side since.
+    # pull, with the provenance of that record (FluentCart's `id`, `uuid` and `updated_at`): a field
+    # that differs from it was changed on that side since; a record older than it is a stale read,
+    # and one with another uuid is another customer (docs/sync-states.md).
     remote_base = models.JSONField(_("FluentCart's record at the last sync"), default=dict, blank=True, editable=False)
+    # Who wrote the base last (the push's claim token, or a pull's own token): a pull that merged
+    # against one base writes only if it is still the row's base, so a push that recorded a newer
+    # one meanwhile is never reverted by a page read before it.
+    remote_base_stamp = models.CharField(max_length=32, blank=True, editable=False)
+    # A POST or PUT that may still be in flight (sent, no answer): {"method", "record", "at"}, written
+    # before it goes out. The next attempt merges against it (what FluentCart holds if it landed),
+    # and sends no new write for that customer before the quarantine ends.
+    unanswered_write = models.JSONField(default=dict, blank=True, editable=False)
     # Fields both sides changed since the base: {field: {"django": ..., "fluentcart": ..., "kept": side}}.
     sync_conflicts = models.JSONField(_("sync conflicts"), default=dict, blank=True, editable=False)
 

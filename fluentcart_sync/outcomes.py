@@ -42,9 +42,17 @@ class PushResult:
     #: Not before this time: an earlier POST with an unknown outcome could still land.
     not_before: datetime | None = None
     outcome_unknown: bool = False
-    #: A POST went out in this attempt and got no answer from FluentCart: it could still be
-    #: processed, so no new POST before the quarantine ends.
+    #: This attempt settled an earlier unknown outcome (FluentCart answered, and the look-up found nothing).
+    settles_unknown: bool = False
+    #: A POST or PUT went out in this attempt and got no answer from FluentCart: it could still be
+    #: processed, so no new write for this customer before the quarantine ends.
     posted: bool = False
+    #: The row's FluentCart id names no customer of its own any more (deleted and re-created, or the
+    #: id reused for another customer): it is cleared with what FluentCart held of it.
+    forget_id: bool = False
+    #: Values FluentCart changed that this row cannot take ({field: why}): kept as conflicts, and
+    #: the row needs a person (``failed``) although the rest was synced.
+    refused: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
     #: The data revision this push sent (the row's ``data_revision`` when it was claimed).
     revision: int | None = None

@@ -65,6 +65,20 @@ def payload_fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
 
+def fingerprint_of_record(customer: Customer, record: dict[str, Any]) -> str:
+    """The fingerprint FluentCart's ``record`` would have as this customer's payload: equal to
+    ``synced_fingerprint`` when FluentCart holds exactly what was last pushed."""
+    from .merge import model_value
+
+    twin = Customer(pk=customer.pk, user_id=customer.user_id)
+    for name in PUSHED_FIELDS:
+        setattr(twin, name, model_value(name, record.get(name)))
+    try:
+        return payload_fingerprint(build_payload(twin))
+    except FluentCartPayloadHookError:
+        return ""
+
+
 def build_update_body(payload: dict[str, Any], remote: dict[str, Any]) -> dict[str, Any]:
     """A PUT replaces the whole record: start from what FluentCart holds, so the fields this app
     does not manage (the WordPress user link, aov) survive, then lay our fields over it."""

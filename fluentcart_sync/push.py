@@ -22,7 +22,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import circuit, signals
-from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post
+from .acceptance import base_without, hold_back, refusal_message, refused_values
+from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post, remember_put
 from .client import FluentCartClient, get_client
 from .exceptions import (
     FluentCartAPIError,
@@ -36,7 +37,7 @@ from .exceptions import (
     FluentCartTransportError,
     FluentCartValidationError,
 )
-from .merge import merge, model_value, remote_record
+from .merge import base_after_unanswered_write, is_other_customer, merge, merge_base, model_value, remote_record
 from .models import Customer, SyncStatus
 from .outcomes import Outcome, PushResult
 from .payloads import (
@@ -142,13 +143,41 @@ def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, r
             **common,
         )
 
-    fluentcart_id = None if (customer.sync_status == SyncStatus.MISSING_REMOTE) else customer.fluentcart_id
+    recreating = customer.sync_status == SyncStatus.MISSING_REMOTE
+    fluentcart_id = None if recreating else customer.fluentcart_id
     try:
         if fluentcart_id:
-            return _update(client, customer, fluentcart_id, payload, common)
-        return _create_or_link(client, customer, token, payload, common)
+            waiting = _put_quarantine(customer, common)
+            if waiting is not None:
+                return waiting
+            return _update(client, customer, fluentcart_id, payload, common, token=token)
+        result = _create_or_link(client, customer, token, payload, common)
     except FluentCartError as err:
-        return _failure(err, common, outcome_unknown=customer.outcome_unknown)
+        result = _failure(err, common, outcome_unknown=customer.outcome_unknown)
+        if fluentcart_id:
+            return result
+    # The FluentCart id a re-creation replaces is gone: whatever this attempt ended with, it is
+    # never the id of this customer again (an "unchanged" answer must not find its old fingerprint).
+    result.forget_id = recreating and not result.fluentcart_id
+    return result
+
+
+def _put_quarantine(customer: Customer, common: dict) -> PushResult | None:
+    """An update that got no answer may still land: no newer PUT for this customer before the
+    quarantine ends (it would be overwritten by the old one), and then a GET first."""
+    if (customer.unanswered_write or {}).get("method") != "PUT" or customer.quarantine_until is None:
+        return None
+    if customer.quarantine_until <= timezone.now():
+        return None
+    return PushResult(
+        Outcome.RETRY,
+        fluentcart_id=customer.fluentcart_id,
+        error="An earlier update of this customer got no answer and could still be applied by FluentCart; no new "
+        f"one is sent before {customer.quarantine_until:%H:%M:%S} UTC, so it cannot overwrite a newer edit",
+        not_before=customer.quarantine_until,
+        requested=False,
+        **common,
+    )
 
 
 def _create_or_link(
@@ -157,11 +186,13 @@ def _create_or_link(
     now = timezone.now()
     if customer.outcome_unknown:
         # An earlier POST may have landed, under the email it carried then: look before creating again.
-        found = _link_existing(client, customer, customer.posted_email or payload["email"], payload, common)
+        found = _link_existing(
+            client, customer, customer.posted_email or payload["email"], payload, common, token=token
+        )
         if found is not None:
             return found
         if customer.posted_email and not same_value("email", customer.posted_email, payload["email"]):
-            found = _link_existing(client, customer, payload["email"], payload, common)
+            found = _link_existing(client, customer, payload["email"], payload, common, token=token)
             if found is not None:
                 return found
         if customer.quarantine_until and customer.quarantine_until > now:
@@ -174,14 +205,14 @@ def _create_or_link(
                 outcome_unknown=True,
                 **common,
             )
-    if customer.posted_email != payload["email"] or customer.posted_revision != customer.data_revision:
-        # The claim remembers a first POST; a re-creation or a POST after a quarantine is remembered here.
-        if not remember_post(customer, token, payload["email"], customer.data_revision):
-            return PushResult(Outcome.BUSY, requested=False, **common)
+    # What the POST carries is remembered before it goes out (the claim remembered its email and
+    # revision already): if no answer comes, the next attempt merges against what FluentCart got.
+    if not remember_post(customer, token, payload["email"], customer.data_revision, remote_record(payload)):
+        return PushResult(Outcome.BUSY, requested=False, **common)
     try:
         created = client.create_customer(payload)
     except FluentCartDuplicateEmail:
-        found = _link_existing(client, customer, payload["email"], payload, common)
+        found = _link_existing(client, customer, payload["email"], payload, common, own_post=False, token=token)
         if found is not None:
             return found
         return PushResult(
@@ -196,7 +227,7 @@ def _create_or_link(
             raise  # never reached the server: nothing was created
         # The POST may have created the customer (FluentCart even answers 500 after storing it).
         try:
-            found = _link_existing(client, customer, payload["email"], payload, common)
+            found = _link_existing(client, customer, payload["email"], payload, common, token=token)
             looked = True
         except FluentCartError:
             found, looked = None, False
@@ -208,6 +239,7 @@ def _create_or_link(
         finished = answered_by_fluentcart(err)
         result = _failure(err, common, outcome_unknown=not (finished and looked))
         result.posted = not finished
+        result.settles_unknown = finished and looked
         return result
     return PushResult(
         Outcome.CREATED,
@@ -223,11 +255,19 @@ def answered_by_fluentcart(err: FluentCartError) -> bool:
 
 
 def _link_existing(
-    client: FluentCartClient, customer: Customer, email: str, payload: dict[str, Any], common: dict
+    client: FluentCartClient,
+    customer: Customer,
+    email: str,
+    payload: dict[str, Any],
+    common: dict,
+    *,
+    own_post: bool = True,
+    token: str = "",
 ) -> PushResult | None:
     """Link the FluentCart customer with this exact email, bringing it up to date if it differs.
 
-    A FluentCart customer that another local customer already owns is never taken over.
+    A FluentCart customer that another local customer already owns is never taken over. Where it
+    may be our own unanswered POST (``own_post``), the merge's base is what that POST sent.
     """
     matches = client.find_by_email(email)
     if not matches:
@@ -251,7 +291,9 @@ def _link_existing(
         )
         logger.warning("Customer %s (%s): %s", customer.pk, email, warning)
     try:
-        result = _update(client, customer, remote_id, payload, common, remote=remote, link=True)
+        result = _update(
+            client, customer, remote_id, payload, common, remote=remote, link=True, own_post=own_post, token=token
+        )
     except FluentCartError as err:
         # The PUT failed, and may have been applied (a new email, say): keep the id that was found,
         # so the next attempt updates it instead of looking up an email it may no longer hold.
@@ -275,6 +317,8 @@ def _update(
     remote: dict[str, Any] | None = None,
     *,
     link: bool = False,
+    own_post: bool = False,
+    token: str = "",
 ) -> PushResult:
     """Bring FluentCart's record and Django's together by the merge (``merge.py``): PUT only what
     Django changed (or fills in), and hand back what FluentCart changed, to be copied into Django."""
@@ -282,10 +326,30 @@ def _update(
         if remote is None:
             remote = client.get_customer(fluentcart_id)
         theirs = remote_record(remote)
-        merged = merge(payload, theirs, None if link else (customer.remote_base or None))
+        if not link and is_other_customer(theirs, customer.remote_base):
+            return _recycled_id(fluentcart_id, common)
+        if link:
+            base = base_after_unanswered_write(None, theirs, customer.unanswered_write) if own_post else None
+            record_fills = False
+        else:
+            base, record_fills = merge_base(customer, theirs)
+        merged = merge(payload, theirs, base, record_fills=record_fills)
+        refused = refused_values(customer, merged.to_django)
+        hold_back(merged, refused, payload, theirs)
         stored = remote
         if merged.to_fluentcart:
-            stored = client.update_customer(fluentcart_id, build_update_body(merged.record, remote))
+            body = build_update_body(merged.record, remote)
+            if token and not remember_put(customer, token, remote_record({**remote, **merged.record})):
+                return PushResult(Outcome.BUSY, requested=False, **common)
+            try:
+                stored = client.update_customer(fluentcart_id, body)
+            except (FluentCartTransportError, FluentCartServerError) as err:
+                if not _may_still_land(err):
+                    raise
+                # No answer: the PUT may still be applied. Quarantined like a POST, merged against next time.
+                result = _failure(err, common, outcome_unknown=customer.outcome_unknown)
+                result.fluentcart_id, result.posted = fluentcart_id, True
+                return result
     except FluentCartNotFound:
         return _missing_remote(fluentcart_id, common)
     except FluentCartServerError as err:
@@ -311,16 +375,40 @@ def _update(
             **common,
         )
     local_after = {**payload, **merged.to_django}
+    # The next merge base: FluentCart's record as it answered the PUT (it re-reads the row), or as read.
+    next_base = remote_record(stored) if isinstance(stored, dict) and "email" in stored else theirs
     return PushResult(
         Outcome.UPDATED if merged.to_fluentcart else Outcome.UNCHANGED,
         fluentcart_id=fluentcart_id,
         pulled={name: model_value(name, value) for name, value in merged.to_django.items()},
         conflicts=merged.conflicts,
-        # The next merge base: FluentCart's record as it answered the PUT (it re-reads the row), or as read.
-        remote_base=remote_record(stored) if isinstance(stored, dict) and "email" in stored else theirs,
+        remote_base=base_without(next_base, refused, base),
         purchases=purchase_figures(remote),
-        **{**common, "fingerprint": payload_fingerprint(local_after)},
+        refused=refused,
+        error=refusal_message(refused) if refused else "",
+        **{**common, "fingerprint": "" if refused else payload_fingerprint(local_after)},
     )
+
+
+def _may_still_land(err: FluentCartError) -> bool:
+    """No answer from FluentCart itself: a timeout, a dropped connection, a proxy's 5xx."""
+    if isinstance(err, FluentCartTransportError):
+        return bool(getattr(err, "may_have_reached_server", True))
+    return not answered_by_fluentcart(err)
+
+
+_RECYCLED_ID_MESSAGE = (
+    "FluentCart customer {id} is now another customer (FluentCart reused the id of a deleted customer): this "
+    "customer was deleted in FluentCart and is no longer linked to it. Nothing was re-created automatically; "
+    "use “Push to FluentCart” in the admin to create it again."
+)
+
+
+def _recycled_id(fluentcart_id: int, common: dict) -> PushResult:
+    result = _missing_remote(None, common)
+    result.error = _RECYCLED_ID_MESSAGE.format(id=fluentcart_id)
+    result.forget_id = True
+    return result
 
 
 def _fields_not_stored(payload: dict[str, Any], stored: dict[str, Any]) -> dict[str, list[str]]:
