@@ -26,6 +26,7 @@ from . import circuit
 from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
+from .edit_guard import StaleEditGuardForm
 from .merge import DJANGO, FLUENTCART, model_value
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .outcomes import Outcome
@@ -73,6 +74,7 @@ def status_badge(sync_status: str) -> str:
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = StaleEditGuardForm
     list_display = (
         "email_cut",
         "full_name_cut",
@@ -199,6 +201,26 @@ class CustomerAdmin(admin.ModelAdmin):
         ]
 
     # -- change form ------------------------------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
+        """On a change, save only the fields the person changed (``edit_guard.py``): a value the
+        form showed before a pull or another save is never written back over a newer one."""
+        if not change or not isinstance(form, StaleEditGuardForm):
+            return super().save_model(request, obj, form, change)
+        obj.save(update_fields=form.changed_fields())
+        if form.changed_since:
+            kept = ", ".join(
+                str(getattr(Customer._meta.get_field(name), "verbose_name", name)) for name in form.changed_since
+            )
+            self.message_user(
+                request,
+                _(
+                    "This customer was changed while you edited it (%(fields)s): only the fields you changed "
+                    "were saved; the newer values of the others were kept."
+                )
+                % {"fields": kept},
+                messages.WARNING,
+            )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -99,26 +99,25 @@ def _true(connection: Any) -> str:
 
 
 def remember_post(customer: Customer, token: str, email: str, revision: int, sent: dict[str, Any]) -> bool:
-    """Before a POST goes out: its email, revision and record (what FluentCart holds if it lands
-    unanswered). False if the claim was lost."""
-    write = unanswered_write("POST", sent)
-    written = update_claimed(
-        customer.pk, token, {"posted_email": email, "posted_revision": revision, "unanswered_write": write}
+    """Before a POST: its email and revision are on the row (the claim wrote them for a first POST;
+    a re-creation or a POST after a quarantine writes them here), and what it sends is noted on the
+    instance, recorded with the outcome if no answer comes. False if the claim was lost."""
+    note_write(customer, "POST", sent)
+    if customer.posted_email == email and customer.posted_revision == revision:
+        return True
+    return bool(
+        update_claimed(
+            customer.pk,
+            token,
+            {"posted_email": email, "posted_revision": revision, "unanswered_write": customer.unanswered_write},
+        )
     )
-    customer.unanswered_write = write
-    return bool(written)
 
 
-def remember_put(customer: Customer, token: str, sent: dict[str, Any]) -> bool:
-    """Before a PUT goes out: the record it makes FluentCart hold. False if the claim was lost."""
-    write = unanswered_write("PUT", sent)
-    written = update_claimed(customer.pk, token, {"unanswered_write": write})
-    customer.unanswered_write = write
-    return bool(written)
-
-
-def unanswered_write(method: str, sent: dict[str, Any]) -> dict[str, Any]:
-    return {"method": method, "record": sent, "at": timezone.now().isoformat()}
+def note_write(customer: Customer, method: str, sent: dict[str, Any]) -> None:
+    """Note on the claimed instance the POST or PUT about to go out, and what FluentCart holds if it
+    lands: an attempt that gets no answer (or crashes) records it, and the next one merges against it."""
+    customer.unanswered_write = {"method": method, "record": sent, "at": timezone.now().isoformat()}
 
 
 def forget_conflict(customer_id: int, field_name: str) -> None:
@@ -317,6 +316,7 @@ def _changes_for(customer: Customer, result: PushResult, token: str = "") -> dic
         changes["remote_duplicates"] = result.duplicates
     if result.posted:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
+        changes["unanswered_write"] = customer.unanswered_write
     return changes
 
 
@@ -326,6 +326,7 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
     changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown}
     if result.posted:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
+        changes["unanswered_write"] = customer.unanswered_write
     if result.configuration_error:
         changes.update(
             sync_status=SyncStatus.RETRYING,
@@ -376,6 +377,8 @@ def record_crash(customer: Customer, token: str, error: BaseException) -> PushRe
         "next_attempt_at": timezone.now() + timedelta(seconds=float(app_settings.RETRY_BASE_SECONDS)),
         **_unknown_outcome_changes(),
     }
+    if customer.unanswered_write:  # a POST or PUT may have gone out before the crash
+        changes["unanswered_write"] = customer.unanswered_write
     Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes)
     logger.error("Customer %s: push crashed", customer.pk, exc_info=error)
     return result

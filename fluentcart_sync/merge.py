@@ -213,3 +213,21 @@ def merge_base(customer: Any, theirs: dict[str, Any]) -> tuple[dict[str, Any] | 
             base = theirs
     base = base_after_unanswered_write(base, theirs, customer.unanswered_write)
     return base, not base and bool(customer.synced_fingerprint)
+
+
+def own_post_base(customer: Any, theirs: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """The base for linking FluentCart's ``theirs``, found by the email of an unanswered POST of
+    this row's: what that POST sent. A worker killed mid-POST left no note of it; if the row was not
+    edited since, its data is what was sent; if it was, nothing says which side changed what, so
+    the link merge runs with every filled-in value shown as a conflict."""
+    from .payloads import build_payload  # payloads imports the model; merge stays import-light
+
+    write = customer.unanswered_write or {}
+    if not write.get("record") and customer.posted_revision == customer.data_revision:
+        try:
+            write = {"method": "POST", "record": remote_record(build_payload(customer))}
+        except Exception:  # the host's hook fails for it: the push reports that
+            write = {}
+    if not write.get("record"):
+        return None, customer.posted_revision is not None
+    return base_after_unanswered_write(None, theirs, write), False

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,16 +29,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import signals
+from .acceptance import base_without, hold_back, refusal_message, refused_values
+from .claims import add_conflicts
 from .client import CustomerPage, FluentCartClient, get_client
 from .conf import app_settings
 from .exceptions import FluentCartError, FluentCartNotFound, FluentCartPayloadHookError
-from .merge import merge, model_value, remote_record, text
+from .merge import (
+    is_other_customer,
+    merge,
+    merge_base,
+    model_value,
+    own_post_base,
+    read_before,
+    remote_record,
+    same_fields,
+    text,
+)
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .payloads import build_payload, payload_fingerprint, purchase_figures
 
@@ -92,7 +105,7 @@ def pull(
     seen: set[int] = set()
     try:
         for page in iter_pages_in_parallel(client, concurrency):
-            apply_page(page.customers, summary, seen, dry_run=dry_run)
+            apply_page(page.customers, summary, seen, dry_run=dry_run, client=client)
             summary.read += len(page.customers)
             if on_page is not None:
                 on_page(page)
@@ -133,8 +146,16 @@ def iter_pages_in_parallel(client: FluentCartClient, concurrency: int) -> Iterat
             yield page
 
 
-def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[int], *, dry_run: bool = False) -> None:
-    """Bring one page of FluentCart customers into Django: one query when none of them changed."""
+def apply_page(
+    customers: list[dict[str, Any]],
+    summary: PullSummary,
+    seen: set[int],
+    *,
+    dry_run: bool = False,
+    client: FluentCartClient | None = None,
+) -> None:
+    """Bring one page of FluentCart customers into Django: one query when none of them changed.
+    ``client`` re-reads a record whose page may predate the row's base (same second)."""
     by_id: dict[int, dict[str, Any]] = {}
     for remote in customers:
         try:
@@ -173,8 +194,11 @@ def apply_page(customers: list[dict[str, Any]], summary: PullSummary, seen: set[
     now = timezone.now()
     with transaction.atomic():
         for remote_id, remote, row in work:
+            if row is not None and is_other_customer(remote_record(remote), row.remote_base):
+                _forget_recycled_id(row, remote_id, summary, dry_run=dry_run)
+                row = None  # the stranger is a FluentCart-only customer, or links by its email
             if row is not None:
-                outcome = _refresh(row, remote, summary, now, dry_run=dry_run)
+                outcome = _refresh(row, remote, summary, now, dry_run=dry_run, client=client)
             else:
                 email = text(remote.get("email")).lower()
                 row = by_email.get(email)
@@ -228,22 +252,84 @@ def _unchanged_ids(by_id: dict[int, dict[str, Any]]) -> set[int]:
     }
 
 
-def _refresh(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
-    theirs = remote_record(remote)
-    purchases = purchase_figures(remote)
-    base = row.remote_base or {}
+def _refresh(
+    row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool, client: FluentCartClient | None
+) -> str:
     if row.claimed_until is not None and row.claimed_until > now:
         return BUSY  # its push reads FluentCart's record and merges it
+    theirs = remote_record(remote)
+    base = row.remote_base or {}
+    if base and not same_fields(theirs, base):
+        older = read_before(theirs, base)
+        if older:
+            return UNCHANGED  # a stale read: the page predates the row's base (a push recorded a newer one)
+        if older is None and client is not None:
+            # Saved in the same second as the base: the page cannot say which is newer; FluentCart can.
+            try:
+                remote = client.get_customer(int(remote["id"]))
+            except FluentCartError as err:
+                summary.note(f"Customer {row.pk} left for the next pull: {err}")
+                return SKIPPED
+            theirs = remote_record(remote)
+            if is_other_customer(theirs, base):
+                return SKIPPED  # reused meanwhile: the next pull sees the stranger as such
+    purchases = purchase_figures(remote)
     payload = _payload(row, summary)
     if payload is None:
         return SKIPPED
-    merged = merge(payload, theirs, base or None)
+    merge_from, record_fills = merge_base(row, theirs)
+    merged = merge(payload, theirs, merge_from, record_fills=record_fills)
+    refused = refused_values(row, merged.to_django)
+    hold_back(merged, refused, payload, theirs)
     summary.conflicts += len(merged.conflicts)
     if dry_run:
         return UPDATED if merged.to_django else UNCHANGED
-    if not _write(row, _synced_changes(row, payload, merged, theirs, purchases)):
+    changes = _synced_changes(row, payload, merged, theirs, purchases)
+    if refused:
+        changes.update(_refused_changes(refused, theirs, merge_from))
+    if not _write(row, changes, conflicts=merged.conflicts, summary=summary):
         return BUSY
     return UPDATED if merged.to_django else UNCHANGED
+
+
+def _refused_changes(refused: dict[str, str], theirs: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """A row that cannot take what FluentCart changed needs a person; the rest of the pull is written."""
+    return {
+        "sync_status": SyncStatus.FAILED,
+        "sync_error": refusal_message(refused),
+        "sync_field_errors": {name: [reason] for name, reason in refused.items()},
+        "synced_fingerprint": "",
+        "remote_base": base_without(theirs, refused, base),
+        "next_attempt_at": None,
+    }
+
+
+def _forget_recycled_id(row: Customer, remote_id: int, summary: PullSummary, *, dry_run: bool) -> None:
+    """FluentCart's customer with this row's id is another one (another uuid): the row's own was
+    deleted, and the id no longer links to it."""
+    summary.deleted_remotely += 1
+    summary.note(
+        f"FluentCart customer {remote_id} is now another customer (the id was reused after a deletion): local "
+        f"customer {row.pk} is marked deleted in FluentCart."
+    )
+    if dry_run:
+        return
+    Customer.objects.filter(pk=row.pk, fluentcart_id=remote_id).update_sync_state(
+        fluentcart_id=None,
+        sync_status=SyncStatus.MISSING_REMOTE,
+        sync_error=_RECYCLED_MESSAGE.format(id=remote_id),
+        synced_fingerprint="",
+        remote_base={},
+        remote_base_stamp="",
+        next_attempt_at=None,
+    )
+
+
+_RECYCLED_MESSAGE = (
+    "FluentCart customer {id} is now another customer (FluentCart reused the id of a deleted customer): this "
+    "customer was deleted in FluentCart and is no longer linked to it. Nothing was re-created automatically; "
+    "use “Push to FluentCart” in the admin to create it again."
+)
 
 
 def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:
@@ -253,7 +339,11 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
     payload = _payload(row, summary)
     if payload is None:
         return SKIPPED
-    merged = merge(payload, theirs, None)
+    # An unanswered POST of this row's own, found by its email: what it sent is the base.
+    base, record_fills = own_post_base(row, theirs) if row.outcome_unknown else (None, False)
+    merged = merge(payload, theirs, base, record_fills=record_fills)
+    refused = refused_values(row, merged.to_django)
+    hold_back(merged, refused, payload, theirs)
     summary.conflicts += len(merged.conflicts)
     if dry_run:
         return LINKED
@@ -263,17 +353,16 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
         outcome_unknown=False,
         posted_email="",
         quarantine_until=None,
+        unanswered_write={},
         sync_error="",
         sync_field_errors={},
         next_attempt_at=None,
     )
     if changes.get("sync_status") != SyncStatus.SYNCED:
         changes["sync_status"] = SyncStatus.PENDING  # linked, and Django has what FluentCart lacks: pushed next
-    try:
-        with transaction.atomic():
-            written = _write(row, changes, unlinked=True)
-    except IntegrityError:  # linked by a push a moment ago
-        written = False
+    if refused:
+        changes.update(_refused_changes(refused, theirs, base))
+    written = _write(row, changes, unlinked=True, conflicts=merged.conflicts, summary=summary)
     return LINKED if written else BUSY
 
 
@@ -283,9 +372,7 @@ def _synced_changes(
     """FluentCart's changes for Django, the new base, and the state: synced if both sides now hold
     the same, owed if Django still has something FluentCart lacks."""
     pulled = {name: model_value(name, value) for name, value in merged.to_django.items()}
-    changes: dict[str, Any] = {**pulled, **purchases, "remote_base": theirs}
-    if merged.conflicts:
-        changes["sync_conflicts"] = {**(row.sync_conflicts or {}), **merged.conflicts}
+    changes: dict[str, Any] = {**pulled, **purchases, "remote_base": theirs, "remote_base_stamp": uuid.uuid4().hex}
     if merged.to_fluentcart:
         if row.sync_status in (SyncStatus.SYNCED, SyncStatus.MISSING_REMOTE):
             changes.update(sync_status=SyncStatus.PENDING, next_attempt_at=None)
@@ -300,18 +387,49 @@ def _synced_changes(
     return changes
 
 
-def _write(row: Customer, changes: dict[str, Any], *, unlinked: bool = False) -> bool:
-    """One conditional UPDATE: only if nobody edited or claimed the row since it was read."""
+def _write(
+    row: Customer,
+    changes: dict[str, Any],
+    *,
+    unlinked: bool = False,
+    conflicts: dict[str, Any] | None = None,
+    summary: PullSummary | None = None,
+) -> bool:
+    """One conditional UPDATE: only if nobody edited or claimed the row since it was read, and its
+    base is still the one merged against (a push that recorded a newer one is never reverted).
+    A database that refuses the row (a constraint, a value it cannot store) is that row's failure."""
     now = timezone.now()
-    rows = Customer.objects.filter(pk=row.pk, data_revision=row.data_revision).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
+    rows = Customer.objects.filter(
+        pk=row.pk, data_revision=row.data_revision, remote_base_stamp=row.remote_base_stamp
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     if unlinked:
         rows = rows.filter(fluentcart_id__isnull=True)
-    written = bool(rows.update_sync_state(**changes))
+    try:
+        with transaction.atomic():
+            written = bool(rows.update_sync_state(**changes))
+    except IntegrityError as err:
+        if unlinked:
+            return False  # linked by a push a moment ago
+        _record_refusal(row, err, summary)
+        return False
+    except DatabaseError as err:  # a value the database cannot store: this row's, not the page's
+        _record_refusal(row, err, summary)
+        return False
     if written:  # announced once the page's transaction commits
+        if conflicts:
+            add_conflicts(row.pk, conflicts, known_before=row.sync_conflicts or {})
         signals.announce_pull(row.pk, {name: changes[name] for name in PUSHED_MODEL_FIELDS if name in changes})
     return written
+
+
+def _record_refusal(row: Customer, err: Exception, summary: PullSummary | None) -> None:
+    message = f"The pull could not write FluentCart's changes to this customer: {type(err).__name__}: {err}"[:2000]
+    if summary is not None:
+        summary.note(f"Customer {row.pk}: {message}")
+    with transaction.atomic():
+        Customer.objects.filter(pk=row.pk, data_revision=row.data_revision).update_sync_state(
+            sync_status=SyncStatus.FAILED, sync_error=message, next_attempt_at=None
+        )
 
 
 def _payload(row: Customer, summary: PullSummary) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from . import circuit, signals
 from .acceptance import base_without, hold_back, refusal_message, refused_values
-from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post, remember_put
+from .claims import claim_and_read, link_collision_message, note_write, record, record_crash, remember_post
 from .client import FluentCartClient, get_client
 from .exceptions import (
     FluentCartAPIError,
@@ -37,7 +37,7 @@ from .exceptions import (
     FluentCartTransportError,
     FluentCartValidationError,
 )
-from .merge import base_after_unanswered_write, is_other_customer, merge, merge_base, model_value, remote_record
+from .merge import is_other_customer, merge, merge_base, model_value, own_post_base, remote_record
 from .models import Customer, SyncStatus
 from .outcomes import Outcome, PushResult
 from .payloads import (
@@ -165,7 +165,7 @@ def _decide_and_push(customer: Customer, token: str, client: FluentCartClient, r
 def _put_quarantine(customer: Customer, common: dict) -> PushResult | None:
     """An update that got no answer may still land: no newer PUT for this customer before the
     quarantine ends (it would be overwritten by the old one), and then a GET first."""
-    if (customer.unanswered_write or {}).get("method") != "PUT" or customer.quarantine_until is None:
+    if customer.quarantine_until is None:  # set by an unanswered PUT, or a crashed worker's claim
         return None
     if customer.quarantine_until <= timezone.now():
         return None
@@ -329,8 +329,7 @@ def _update(
         if not link and is_other_customer(theirs, customer.remote_base):
             return _recycled_id(fluentcart_id, common)
         if link:
-            base = base_after_unanswered_write(None, theirs, customer.unanswered_write) if own_post else None
-            record_fills = False
+            base, record_fills = own_post_base(customer, theirs) if own_post else (None, False)
         else:
             base, record_fills = merge_base(customer, theirs)
         merged = merge(payload, theirs, base, record_fills=record_fills)
@@ -339,8 +338,7 @@ def _update(
         stored = remote
         if merged.to_fluentcart:
             body = build_update_body(merged.record, remote)
-            if token and not remember_put(customer, token, remote_record({**remote, **merged.record})):
-                return PushResult(Outcome.BUSY, requested=False, **common)
+            note_write(customer, "PUT", remote_record({**remote, **merged.record}))
             try:
                 stored = client.update_customer(fluentcart_id, body)
             except (FluentCartTransportError, FluentCartServerError) as err:
