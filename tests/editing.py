@@ -51,3 +51,53 @@ class Editor:
         if self.edits % 5 == 0:
             customer.email = f"edited{self.edits}-{customer.pk}@example.com"
         customer.save()
+
+
+#: The change form's fields, as a browser posts them.
+FORM_FIELDS = ("email", "full_name", "first_name", "last_name", "status", "notes", "city", "state", "postcode", "country")
+
+
+class AdminFormEditor(Editor):
+    """Staff editing in the admin: each edit opens a change form (reads the row as the form shows
+    it), waits a moment (a pull may land meanwhile), then posts it back with the form's hidden
+    initial values and a new city, as a browser does. ``refused`` counts the saves the admin
+    refused because the city changed while the form was open."""
+
+    def __init__(self, customer_ids: list[int], client, **kwargs):
+        super().__init__(customer_ids, **kwargs)
+        self.client = client
+        self.refused = 0
+
+    def edit_one(self) -> None:
+        from django.urls import reverse
+
+        close_old_connections()
+        pk = self.random.choice(self.customer_ids)
+        shown = Customer.objects.filter(pk=pk).values(*FORM_FIELDS).first()
+        self._stop.wait(self.pause * 4)  # the form is open
+        self.edits += 1
+        data = {name: value or "" for name, value in shown.items()}
+        data.update({f"initial-{name}": value for name, value in data.items()}, user="")
+        data["city"] = f"Form city {self.edits}"
+        response = self.client.post(reverse("admin:fluentcart_sync_customer_change", args=[pk]), data)
+        if response.status_code == 200 and b"changed while you edited it" in response.content:
+            self.refused += 1
+        elif response.status_code != 302:
+            raise AssertionError(f"admin save of customer {pk}: HTTP {response.status_code}")
+
+
+class Puller(Editor):
+    """``fluentcart_pull`` run again and again; a pull that ends early (the faults) is run again."""
+
+    def edit_one(self) -> None:
+        import io
+
+        from django.core.management import call_command
+        from django.core.management.base import CommandError
+
+        close_old_connections()
+        try:
+            call_command("fluentcart_pull", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+            self.edits += 1
+        except CommandError:
+            pass

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db.models import Min
+from django.test import Client
 from django.utils import timezone
 
 from fluentcart_sync.models import Customer, SyncStatus
@@ -16,7 +17,7 @@ from fluentcart_sync.sandbox import Faults
 from fluentcart_sync.sandbox.audit import stale_fields
 
 from .e2e_support import exactly_once, make_customers, served_fake
-from .editing import Editor
+from .editing import AdminFormEditor, Editor, Puller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -52,6 +53,18 @@ def sweep_once() -> None:
         time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
 
 
+def pull_until_complete(attempts: int = 20) -> None:
+    from django.core.management.base import CommandError
+
+    for _ in range(attempts):
+        try:
+            call_command("fluentcart_pull", "--no-progress", stdout=io.StringIO())
+            return
+        except CommandError:  # the faults ended the scan early: run it again, as cron would
+            continue
+    raise AssertionError("no complete pull")
+
+
 def sweep_until_synced(deadline_seconds: float = 120) -> int:
     """Run the sweep as cron would, waiting for the earliest retry time between runs; returns the runs."""
     deadline = time.monotonic() + deadline_seconds
@@ -63,14 +76,24 @@ def sweep_until_synced(deadline_seconds: float = 120) -> int:
     return runs
 
 
-def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edits(chaos):
+def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edits(chaos, django_user_model):
     make_customers(CUSTOMERS)
-    # While the faults run, someone keeps editing random customers (city, notes, email).
-    with Editor(list(Customer.objects.values_list("pk", flat=True)), seed=9) as editor:
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_superuser("staff", "staff@example.com", "x"))
+    ids = list(Customer.objects.values_list("pk", flat=True))
+    # While the faults run, someone keeps editing random customers (city, notes, email), staff save
+    # change forms opened a moment earlier, and pulls bring FluentCart's records back.
+    with Editor(ids, seed=9) as editor, AdminFormEditor(ids, staff, seed=11, pause=0.02) as forms, Puller(
+        ids, pause=0.2
+    ) as puller:
         for _ in range(4):
             sweep_once()
-    assert editor.edits > 20 and not editor.errors, editor.errors
+    for worker in (editor, forms, puller):
+        assert not worker.errors, worker.errors
+    assert editor.edits > 20 and forms.edits > 5 and puller.edits >= 1, (editor.edits, forms.edits, puller.edits)
     runs = 4 + sweep_until_synced()
+    pull_until_complete()
+    assert not Customer.objects.unsynced().exists()
 
     # Every edit arrived: each FluentCart record equals its customer's final local data.
     local = [{"fluentcart_id": c.fluentcart_id, **build_payload(c)} for c in Customer.objects.all()]
