@@ -402,3 +402,29 @@ def test_a_conflict_dismissed_while_a_push_is_in_flight_stays_dismissed(fake, ad
     amy.refresh_from_db()
     assert set(amy.sync_conflicts) == {"postcode"}, "the dismissed city conflict stays dismissed"
     assert remote(fake, amy.fluentcart_id)["postcode"] == "75001"
+
+
+def test_the_change_form_carries_the_values_it_showed(fake, admin_client):
+    amy = synced(city="Boston")
+    page = admin_client.get(reverse("admin:fluentcart_sync_customer_change", args=[amy.pk])).content.decode()
+    assert 'name="initial-city" value="Boston"' in page and 'name="initial-email"' in page
+
+
+def test_a_worker_killed_mid_post_then_an_edit_shows_what_the_link_filled_in(fake):
+    from fluentcart_sync import claims
+
+    amy = Customer.objects.create(email="amy@example.com", full_name="Amy Pond", city="Boston", notes="call first")
+    claims.claim_and_read(amy.pk)  # the worker POSTs, then is killed: no note of what it sent
+    Customer.objects.filter(pk=amy.pk).update_sync_state(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert push_customer(amy.pk).outcome == Outcome.RETRY  # takes the claim over: nothing found yet, quarantined
+    fake.create_customer(email="amy@example.com", full_name="Amy Pond", city="Boston", notes="call first",
+                         status="active")  # the killed worker's POST lands late
+    edit(amy.pk, notes="")  # cleared after the POST
+    end_quarantine(amy.pk)
+
+    assert push_customer(amy.pk).outcome == Outcome.LINKED
+
+    amy.refresh_from_db()
+    assert fake.count() == 1
+    # Nothing says which side cleared the note: the value the link filled in is shown, not hidden.
+    assert amy.sync_conflicts["notes"] == {"django": "", "fluentcart": "call first", "kept": "fluentcart"}
