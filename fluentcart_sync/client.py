@@ -35,10 +35,12 @@ from .exceptions import (
     FluentCartConfigurationError,
     FluentCartConnectError,
     FluentCartDuplicateEmail,
+    FluentCartError,
     FluentCartLeaseExhausted,
     FluentCartNotFound,
     FluentCartPermissionError,
     FluentCartRateLimited,
+    FluentCartRequestRefused,
     FluentCartRouteNotFound,
     FluentCartServerError,
     FluentCartTimeout,
@@ -55,6 +57,8 @@ REST_BASE = "/wp-json/fluent-cart/v2"
 USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
 #: FluentCart accepts 1-199 per page; anything else silently becomes 10.
 MAX_PER_PAGE = 199
+#: The request that tells whether the credentials may read customers (the circuit's probe).
+PROBE_PATH = "/customers"
 #: Requests must end this long (or a tenth of the time left, if less) before the claim's lease,
 #: so the outcome is recorded while the claim is still held.
 LEASE_MARGIN_SECONDS = 1.0
@@ -256,7 +260,30 @@ class FluentCartClient:
                     status_code=response.status_code,
                     response=response,
                 ) from err
-        raise error_from_response(response, method, path)
+        error = error_from_response(response, method, path)
+        if isinstance(error, FluentCartPermissionError) and (method, path) != ("GET", PROBE_PATH):
+            error = self._confirmed_refusal(error, method, path)
+        raise error
+
+    def _confirmed_refusal(
+        self, error: FluentCartPermissionError, method: str, path: str
+    ) -> FluentCartPermissionError | FluentCartRequestRefused:
+        """A ``rest_forbidden`` pauses every push only if the credentials cannot read customers
+        either (one ``GET /customers``): a security plugin refusing one request must not stop them all."""
+        try:
+            self.list_customers(per_page=1)
+        except FluentCartPermissionError:
+            return error
+        except FluentCartError as probe_error:
+            logger.info("Could not confirm the 403 on %s %s: %s", method, path, probe_error)
+        return FluentCartRequestRefused(
+            f"FluentCart refused {method} {path} (rest_forbidden), although the credentials read customers: a "
+            "security plugin or firewall rule refused this customer's request (or the user may view but not "
+            "manage customers); it is retried",
+            status_code=error.status_code,
+            body=error.body,
+            response=error.response,
+        )
 
     def _seconds_allowed(self, method: str, path: str) -> float:
         ends = getattr(self._lease, "ends", None)
@@ -372,6 +399,12 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
             "(an Application Password, not the login password; HTTPS is required unless the site is local)",
             **common,
         )
+    if status == 403 and not is_wordpress_refusal(body):
+        return FluentCartRequestRefused(
+            f"FluentCart's host refused {method} {path} with a page that is not WordPress's (a firewall or a proxy, "
+            "perhaps a rule this customer's data trips); it is retried",
+            **common,
+        )
     if status == 403:
         return FluentCartPermissionError(
             "The WordPress user in FLUENTCART_USERNAME lacks FluentCart's customer permissions "
@@ -425,6 +458,11 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     if remote_message:
         return FluentCartBadRequest(f"FluentCart refused {method} {path}: {remote_message}", **common)
     return FluentCartBadRequest(f"FluentCart refused {method} {path}", **common)
+
+
+def is_wordpress_refusal(body: Any) -> bool:
+    """WordPress's own "not allowed" answer, ``{"code": "rest_forbidden", ...}``: not a proxy's page."""
+    return isinstance(body, dict) and body.get("code") == "rest_forbidden"
 
 
 def get_client(*, pool_size: int = 10) -> FluentCartClient:

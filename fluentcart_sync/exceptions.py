@@ -85,9 +85,18 @@ class FluentCartAuthError(FluentCartAPIError):
 
 
 class FluentCartPermissionError(FluentCartAPIError):
-    """403: the WordPress user lacks FluentCart's customer permissions."""
+    """403 ``rest_forbidden``, WordPress's own answer, confirmed by a probe (``GET /customers``
+    refused too): the WordPress user lacks FluentCart's customer permissions."""
 
     configuration = True
+
+
+class FluentCartRequestRefused(FluentCartAPIError):
+    """A 403 that is not the configuration's: a firewall's or proxy's page (HTML, another JSON), or a
+    ``rest_forbidden`` for one request while the credentials still read customers (a security rule
+    that this customer's data trips). That customer's failure, retried with backoff; pushes go on."""
+
+    transient = True
 
 
 class FluentCartRouteNotFound(FluentCartAPIError):

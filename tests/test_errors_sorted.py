@@ -2,13 +2,17 @@
 keeps the row's FluentCart id, a 403 pauses every push only when the credentials really lack the
 permission, and a push that crashes every time backs off and ends ``failed``."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from fluentcart_sync import circuit
 from fluentcart_sync.client import FluentCartClient
 from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.sandbox.wire import Reply
 from fluentcart_sync.services import Outcome, push_customer
 
 from .conftest import sent
@@ -116,3 +120,68 @@ def test_a_create_that_crashes_looks_up_first_and_counts_as_an_attempt(fake, mon
     row = Customer.objects.get(pk=customer.pk)
     assert row.sync_status == SyncStatus.RETRYING and row.sync_attempts == 1 and row.failing_since is not None
     assert row.outcome_unknown and row.quarantine_until is not None, "a POST may have gone out"
+
+
+# -- 13. a 403 pauses every push only when the credentials really lack the permission ----------------
+
+FIREWALL_PAGE = b"<html><head><title>403 Forbidden</title></head><body>Request blocked by the firewall</body></html>"
+REST_FORBIDDEN = b'{"code":"rest_forbidden","message":"Sorry, you are not allowed to do that.","data":{"status":403}}'
+
+
+def refuse(fake, email, body, content_type):
+    """The host in front of FluentCart answers 403 to every request carrying ``email`` (a firewall
+    rule that one customer's data trips), and lets everything else through."""
+    real = fake.respond
+
+    def respond(method, url, headers, raw, **kwargs):
+        if email.encode() in raw:
+            return Reply(403, {"Content-Type": content_type}, body)
+        return real(method, url, headers, raw, **kwargs)
+
+    fake.respond = respond
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (FIREWALL_PAGE, "text/html"),
+        (b'{"error":"blocked","rule":"sql-injection"}', "application/json"),
+        (REST_FORBIDDEN, "application/json; charset=UTF-8"),  # a security plugin, while the credentials work
+    ],
+    ids=["html", "other-json", "rest_forbidden-but-the-credentials-work"],
+)
+@pytest.mark.django_db(transaction=True)  # the sweep pushes from worker threads
+def test_a_403_on_one_row_is_that_rows_failure_and_pushes_go_on(fake, fluentcart_settings, body, content_type):
+    fluentcart_settings["AUTO_PUSH"] = False  # the sweep pushes them
+    refuse(fake, "blocked@example.com", body, content_type)
+    blocked = Customer.objects.create(email="blocked@example.com", full_name="Bobby Tables")
+    others = [Customer.objects.create(email=f"ok{n}@example.com", full_name=f"Okay {n}") for n in range(3)]
+
+    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+
+    row = Customer.objects.get(pk=blocked.pk)
+    assert row.sync_status == SyncStatus.RETRYING and "403" in row.sync_error
+    assert row.next_attempt_at > timezone.now(), "backs off like any failure"
+    assert not circuit.state().open, "one refused row pauses nothing"
+    assert all(Customer.objects.get(pk=c.pk).sync_status == SyncStatus.SYNCED for c in others)
+
+    # The next sweep rounds: the row is retried when due, and pushes are never paused.
+    Customer.objects.filter(pk=blocked.pk).update_sync_state(next_attempt_at=timezone.now())
+    circuit.forget_cached_state()
+    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    assert not circuit.state().open
+    assert Customer.objects.get(pk=blocked.pk).sync_attempts == 2
+
+
+def test_a_rest_forbidden_403_that_the_probe_confirms_pauses_pushes(fake, fluentcart_settings):
+    fake.mode = "forbidden"  # a WordPress user without FluentCart's permissions: every request 403
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
+
+    result = push_customer(customer.pk)
+
+    assert result.outcome == Outcome.PAUSED and circuit.state().open
+    assert [(r.method, r.path, r.status) for r in fake.requests_seen] == [
+        ("POST", "/customers", 403),
+        ("GET", "/customers", 403),  # the probe: the credentials cannot even read customers
+    ]
+    assert "permission" in circuit.state().reason
