@@ -37,6 +37,7 @@ from .exceptions import (
     FluentCartDuplicateEmail,
     FluentCartError,
     FluentCartLeaseExhausted,
+    FluentCartLookupRefused,
     FluentCartNotFound,
     FluentCartPermissionError,
     FluentCartRateLimited,
@@ -57,6 +58,12 @@ REST_BASE = "/wp-json/fluent-cart/v2"
 USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
 #: FluentCart accepts 1-199 per page; anything else silently becomes 10.
 MAX_PER_PAGE = 199
+#: FluentCart's email search is ``LIKE %term%`` with these unescaped.
+LIKE_WILDCARDS = ("%", "_")
+#: A look-up of an email holding a wildcard reads at most this many pages (199 customers each).
+MAX_WILDCARD_LOOKUP_PAGES = 2
+#: A search term FluentCart reads as a filter on ids, not as text (contract §4.2).
+ID_FILTER = re.compile(r"^id(!=|=|>|<|::)", re.IGNORECASE)
 #: The request that tells whether the credentials may read customers (the circuit's probe).
 PROBE_PATH = "/customers"
 #: Requests must end this long (or a tenth of the time left, if less) before the claim's lease,
@@ -212,15 +219,29 @@ class FluentCartClient:
     def find_by_email(self, email: str) -> list[dict[str, Any]]:
         """Customers whose email equals ``email`` exactly, ignoring case, lowest id first.
 
-        FluentCart's search is a substring match (and ``_`` is a wildcard), so every page of
-        results is read and compared here.
+        FluentCart's search is a substring match, so the results are compared here. An email
+        holding its wildcards (``%``, ``_``) could match most of the store: its look-up reads at
+        most ``MAX_WILDCARD_LOOKUP_PAGES`` pages, and raises ``FluentCartLookupRefused`` beyond.
         """
         wanted = email.strip().lower()
-        matches = [
-            c
-            for c in self.iter_customers(search=search_term_for(email))
-            if str(c.get("email", "")).strip().lower() == wanted
-        ]
+        if ID_FILTER.match(wanted):
+            raise FluentCartLookupRefused(
+                f"FluentCart cannot look up {email!r}: its search reads a term beginning with “id=”, “id>”, “id<”, "
+                "“id!=” or “id::” as a filter on customer ids, not an email. Check in FluentCart whether this "
+                "customer exists (search its name), link or delete it there, or change the email here; then push again.",
+                email=email,
+            )
+        bounded = any(wildcard in wanted for wildcard in LIKE_WILDCARDS)
+        matches = []
+        for page in self.iter_pages(search=search_term_for(email)):
+            if bounded and page.last_page > MAX_WILDCARD_LOOKUP_PAGES:
+                raise FluentCartLookupRefused(
+                    f"FluentCart cannot look up {email!r} exactly: its search treats “%” and “_” as wildcards, and "
+                    f"this email matches {page.total} of its customers. Check in FluentCart whether this customer "
+                    "exists (search its name), link or delete it there, or change the email here; then push again.",
+                    email=email,
+                )
+            matches += [c for c in page.customers if str(c.get("email", "")).strip().lower() == wanted]
         return sorted(matches, key=lambda c: int(c["id"]))
 
     # -- the choke point ----------------------------------------------------------------------
@@ -322,13 +343,10 @@ def resolve_environment_once(session: requests.Session, url: str) -> None:
 
 
 def search_term_for(email: str) -> str:
-    """The search that finds ``email``: in FluentCart's email match ``%`` and ``_`` are unescaped
-    LIKE wildcards, so an email holding them is searched by its longest part without them: still a
-    superset of the exact matches (compared afterwards), but as selective as the email allows,
-    instead of a pattern that can match most of the store."""
-    email = email.strip()
-    parts = [part for part in re.split(r"[%_]", email) if part]
-    return max(parts, key=len) if parts else email
+    """The search that finds ``email``: the whole email. FluentCart matches it as ``LIKE %email%``
+    with ``%`` and ``_`` unescaped, so any part of it would match more (``_`` matches one character,
+    so the whole email still narrows to a handful); the exact matches are picked out afterwards."""
+    return email.strip()
 
 
 def _expect_customer(body: Any, key: str, what: str) -> dict[str, Any]:

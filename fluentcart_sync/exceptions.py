@@ -143,6 +143,16 @@ class FluentCartUnexpectedAnswer(FluentCartServerError):
     may or may not have been applied."""
 
 
+class FluentCartLookupRefused(FluentCartError):
+    """An email FluentCart's search cannot find exactly within a bounded number of requests (its
+    ``%`` and ``_`` are wildcards there, or it reads as an ``id=`` filter): that customer's failure,
+    with the reason on its email field, rather than a read of every page."""
+
+    def __init__(self, message: str, *, email: str):
+        super().__init__(message)
+        self.email = email
+
+
 class FluentCartPayloadHookError(FluentCartError):
     """The ``PAYLOAD_HOOK`` cannot be imported, raised, or returned something that is not a payload:
     that customer's push fails with this message on its row (a person fixes the hook, then pushes)."""

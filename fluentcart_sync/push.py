@@ -29,6 +29,7 @@ from .exceptions import (
     FluentCartConnectError,
     FluentCartDuplicateEmail,
     FluentCartError,
+    FluentCartLookupRefused,
     FluentCartNotFound,
     FluentCartPayloadHookError,
     FluentCartRateLimited,
@@ -370,6 +371,14 @@ def _failure(err: FluentCartError, common: dict, *, outcome_unknown: bool) -> Pu
             Outcome.FAILED,
             error=summarise("FluentCart rejected the customer", err.field_errors),
             field_errors=err.field_errors,
+            outcome_unknown=outcome_unknown,
+            **common,
+        )
+    if isinstance(err, FluentCartLookupRefused):
+        return PushResult(
+            Outcome.FAILED,
+            error=str(err),
+            field_errors={"email": [str(err)]},
             outcome_unknown=outcome_unknown,
             **common,
         )
