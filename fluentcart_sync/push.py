@@ -39,6 +39,7 @@ from .exceptions import (
 )
 from .merge import merge, model_value, remote_record
 from .models import Customer, SyncStatus
+from .names import name_as_stored
 from .outcomes import Outcome, PushResult
 from .payloads import (
     PUSHED_FIELDS,
@@ -210,11 +211,13 @@ def _create_or_link(
         result = _failure(err, common, outcome_unknown=not (finished and looked))
         result.posted = not finished
         return result
+    renamed = name_as_stored(payload, created)  # FluentCart's split of the name is what the shop shows
     return PushResult(
         Outcome.CREATED,
         fluentcart_id=int(created["id"]),
         remote_base=remote_record(created),  # the create answer echoes what was sent
-        **common,
+        pulled=renamed,
+        **{**common, "fingerprint": payload_fingerprint({**payload, **renamed}) if renamed else common["fingerprint"]},
     )
 
 
@@ -302,7 +305,9 @@ def _update(
             "customers in FluentCart, then push again.",
             **common,
         )
+    renamed = name_as_stored(merged.record, stored) if merged.to_fluentcart and isinstance(stored, dict) else {}
     kept = _fields_not_stored(merged.record, stored) if merged.to_fluentcart else {}
+    kept = {name: messages for name, messages in kept.items() if name not in renamed}
     if kept:
         return PushResult(
             Outcome.FAILED,
@@ -311,11 +316,11 @@ def _update(
             error=summarise("FluentCart accepted the update but kept other values", kept),
             **common,
         )
-    local_after = {**payload, **merged.to_django}
+    local_after = {**payload, **merged.to_django, **renamed}
     return PushResult(
         Outcome.UPDATED if merged.to_fluentcart else Outcome.UNCHANGED,
         fluentcart_id=fluentcart_id,
-        pulled={name: model_value(name, value) for name, value in merged.to_django.items()},
+        pulled={name: model_value(name, value) for name, value in {**merged.to_django, **renamed}.items()},
         conflicts=merged.conflicts,
         # The next merge base: FluentCart's record as it answered the PUT (it re-reads the row), or as read.
         remote_base=remote_record(stored) if isinstance(stored, dict) and "email" in stored else theirs,
