@@ -293,14 +293,14 @@ class FluentCartClient:
         either (one ``GET /customers``): a security plugin refusing one request must not stop them all."""
         try:
             self.list_customers(per_page=1)
+            probe = "although the credentials read customers"
         except FluentCartPermissionError:
             return error
-        except FluentCartError as probe_error:
-            logger.info("Could not confirm the 403 on %s %s: %s", method, path, probe_error)
+        except FluentCartError as probe_error:  # not confirmed: never pause every push on a guess
+            probe = f"and the probe that would confirm a missing permission failed ({probe_error})"
         return FluentCartRequestRefused(
-            f"FluentCart refused {method} {path} (rest_forbidden), although the credentials read customers: a "
-            "security plugin or firewall rule refused this customer's request (or the user may view but not "
-            "manage customers); it is retried",
+            f"FluentCart refused {method} {path} (rest_forbidden), {probe}: a security plugin or firewall rule "
+            "refused this customer's request, or the user may view but not manage customers; it is retried",
             status_code=error.status_code,
             body=error.body,
             response=error.response,
