@@ -185,3 +185,22 @@ def test_a_rest_forbidden_403_that_the_probe_confirms_pauses_pushes(fake, fluent
         ("GET", "/customers", 403),  # the probe: the credentials cannot even read customers
     ]
     assert "permission" in circuit.state().reason
+
+
+def test_a_rest_forbidden_that_no_probe_can_confirm_pauses_nothing(fake):
+    real = fake.respond
+
+    def respond(method, url, headers, raw, **kwargs):
+        if method == "POST":
+            return Reply(403, {"Content-Type": "application/json; charset=UTF-8"}, REST_FORBIDDEN)
+        if method == "GET" and "/customers?" in url:  # the probe meets a proxy's error
+            return Reply(502, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>")
+        return real(method, url, headers, raw, **kwargs)
+
+    fake.respond = respond
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
+
+    result = push_customer(customer.pk)
+
+    assert result.outcome == Outcome.RETRY and not circuit.state().open
+    assert "probe" in Customer.objects.get(pk=customer.pk).sync_error
