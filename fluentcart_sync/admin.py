@@ -29,6 +29,7 @@ from .conf import app_settings
 from .edit_guard import StaleEditGuardForm
 from .merge import DJANGO, FLUENTCART, model_value
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
+from .names import NAME_FIELDS
 from .outcomes import Outcome
 from .push import push_customer
 
@@ -454,9 +455,13 @@ def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_i
     if conflict is None or field_name not in PUSHED_MODEL_FIELDS:
         model_admin.message_user(request, _("That conflict is already resolved."), messages.INFO)
         return HttpResponseRedirect(change_url)
+    # The three name fields are one name: a choice on one of them is a choice of the whole name.
+    unit = NAME_FIELDS if field_name in NAME_FIELDS else (field_name,)
+    decided = {name: c for name, c in (customer.sync_conflicts or {}).items() if name in unit}
     if request.POST.get("choice") == "use":
         other = FLUENTCART if conflict.get("kept", DJANGO) == DJANGO else DJANGO
-        setattr(customer, field_name, model_value(field_name, conflict.get(other)))
+        for name, each in decided.items():
+            setattr(customer, name, model_value(name, each.get(other)))
         try:
             customer.full_clean(exclude=["user"])
         except ValidationError as err:
@@ -467,12 +472,14 @@ def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_i
             )
             return HttpResponseRedirect(change_url)
         customer.save()  # an edit like any other: Django now holds it, and its push sends it to FluentCart
+        shown = "full_name" if unit == NAME_FIELDS else field_name  # a name is shown whole
         message = _("%(field)s: now %(value)r here; it is pushed to FluentCart.") % {
-            "field": _field_label(field_name),
-            "value": getattr(customer, field_name),
+            "field": _field_label(shown),
+            "value": getattr(customer, shown),
         }
     else:
         message = _("%(field)s: kept the value the sync chose.") % {"field": _field_label(field_name)}
-    forget_conflict(customer.pk, field_name)
+    for name in decided:
+        forget_conflict(customer.pk, name)
     model_admin.message_user(request, message, messages.SUCCESS)
     return HttpResponseRedirect(change_url)

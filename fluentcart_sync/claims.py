@@ -181,8 +181,8 @@ def record(customer: Customer, token: str, result: PushResult) -> bool:
     changes = _changes_for(customer, result, token)
     try:
         written = _write(customer, token, result, changes)
-    except IntegrityError:
-        written = _write_link_collision(customer, token, result)
+    except IntegrityError as err:
+        written = _write_integrity_error(customer, token, result, err)
     if written and result.conflicts:
         add_conflicts(customer.pk, result.conflicts, known_before=customer.sync_conflicts or {})
     if not written:
@@ -195,7 +195,8 @@ def record(customer: Customer, token: str, result: PushResult) -> bool:
 
 def _write(customer: Customer, token: str, result: PushResult, changes: dict[str, Any]) -> bool:
     links_an_id = changes.get("fluentcart_id", customer.fluentcart_id) != customer.fluentcart_id
-    with _savepoint_if_in_transaction() if links_an_id else nullcontext():
+    may_collide = links_an_id or "email" in result.pulled  # the unique id, or the unique email
+    with _savepoint_if_in_transaction() if may_collide else nullcontext():
         if not result.outcome.succeeded:
             return bool(update_claimed(customer.pk, token, changes))
         if result.revision is not None and update_claimed(
@@ -222,14 +223,37 @@ def _savepoint_if_in_transaction():
     return transaction.atomic(using=alias) if connections[alias].in_atomic_block else nullcontext()
 
 
-def _write_link_collision(customer: Customer, token: str, result: PushResult) -> bool:
-    """Another local customer took this FluentCart id meanwhile (unique ``fluentcart_id``)."""
-    owner = Customer.objects.filter(fluentcart_id=result.fluentcart_id).exclude(pk=customer.pk).first()
-    result.outcome = Outcome.FAILED
-    result.error = link_collision_message(customer, result.fluentcart_id, owner)
+def _write_integrity_error(customer: Customer, token: str, result: PushResult, err: IntegrityError) -> bool:
+    """The outcome broke a constraint. Only "another local customer holds this FluentCart id" (asked
+    of the database, not read from a message, which differs per vendor) is a link collision, and
+    unlinks; anything else, such as FluentCart's email held here by another customer, is this row's
+    failure, and the row keeps its FluentCart id, so a retry updates instead of POSTing again."""
+    owner = None
+    if result.fluentcart_id and result.fluentcart_id != customer.fluentcart_id:
+        owner = Customer.objects.filter(fluentcart_id=result.fluentcart_id).exclude(pk=customer.pk).first()
+    if owner is not None:
+        result.error = link_collision_message(customer, result.fluentcart_id, owner)
+        result.fluentcart_id = customer.fluentcart_id
+    else:
+        result.error = _constraint_message(customer, result, err)
+        result.fluentcart_id = result.fluentcart_id or customer.fluentcart_id
+    result.outcome, result.field_errors, result.pulled = Outcome.FAILED, {}, {}
     changes = _changes_for(customer, result, token)
-    changes["fluentcart_id"] = customer.fluentcart_id if customer.fluentcart_id != result.fluentcart_id else None
-    return bool(Customer.objects.filter(pk=customer.pk, claim_token=token).update(**changes))
+    changes["fluentcart_id"] = result.fluentcart_id
+    return bool(Customer.objects.filter(pk=customer.pk, claim_token=token).update_sync_state(**changes))
+
+
+def _constraint_message(customer: Customer, result: PushResult, err: IntegrityError) -> str:
+    email = result.pulled.get("email")
+    holder = Customer.objects.with_email(email).exclude(pk=customer.pk).first() if email else None
+    if holder is None:
+        return f"Could not record the push of customer #{customer.pk}: {type(err).__name__}: {err}"[:2000]
+    return (
+        f"FluentCart customer {result.fluentcart_id} now has the email {email}, which local customer #{holder.pk} "
+        f"({holder.email}) holds; emails are unique here, so it was not copied into customer #{customer.pk} "
+        f"({customer.email}). Decide which local customer it is: change or merge one of the two here (or the "
+        "email in FluentCart), then push again."
+    )
 
 
 def link_collision_message(customer: Customer, fluentcart_id: int | None, owner: Customer | None) -> str:
@@ -365,17 +389,21 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
 
 
 def record_crash(customer: Customer, token: str, error: BaseException) -> PushResult:
-    """A push raised (a bug, a database error): the error goes on the row, which stays owed and
-    looks the email up before any POST, since one may have been sent; the claim is released."""
+    """A push raised (a bug, a database error): the error goes on the row, which backs off like any
+    failure and ends ``failed`` after the retry window (a bug does not fix itself by being retried
+    every 30 seconds), and looks the email up before any POST, since one may have been sent; the
+    claim is released."""
     message = f"The push crashed: {type(error).__name__}: {error}"[:2000]
-    result = PushResult(Outcome.RETRY, customer.pk, error=message, outcome_unknown=True, posted=True, requested=False)
+    result = PushResult(Outcome.RETRY, customer.pk, error=message, outcome_unknown=True, posted=True)
+    now = timezone.now()
+    attempts = customer.sync_attempts + 1
     changes = {
         "claimed_until": None,
         "claim_token": "",
-        "sync_status": SyncStatus.RETRYING,
-        "sync_error": message,
-        "next_attempt_at": timezone.now() + timedelta(seconds=float(app_settings.RETRY_BASE_SECONDS)),
-        **_unknown_outcome_changes(),
+        "sync_attempts": attempts,
+        "last_attempt_at": now,
+        **_retry_changes(customer, result, attempts, now),
+        **_unknown_outcome_changes(),  # last: a row with a FluentCart id has no POST in flight
     }
     if customer.unanswered_write:  # a POST or PUT may have gone out before the crash
         changes["unanswered_write"] = customer.unanswered_write

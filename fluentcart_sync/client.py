@@ -35,10 +35,13 @@ from .exceptions import (
     FluentCartConfigurationError,
     FluentCartConnectError,
     FluentCartDuplicateEmail,
+    FluentCartError,
     FluentCartLeaseExhausted,
+    FluentCartLookupRefused,
     FluentCartNotFound,
     FluentCartPermissionError,
     FluentCartRateLimited,
+    FluentCartRequestRefused,
     FluentCartRouteNotFound,
     FluentCartServerError,
     FluentCartTimeout,
@@ -55,6 +58,14 @@ REST_BASE = "/wp-json/fluent-cart/v2"
 USER_AGENT = f"fluentcart-sync/{__version__} (Django; +https://pypi.org/project/fluentcart-sync/)"
 #: FluentCart accepts 1-199 per page; anything else silently becomes 10.
 MAX_PER_PAGE = 199
+#: FluentCart's email search is ``LIKE %term%`` with these unescaped.
+LIKE_WILDCARDS = ("%", "_")
+#: A look-up of an email holding a wildcard reads at most this many pages (199 customers each).
+MAX_WILDCARD_LOOKUP_PAGES = 2
+#: A search term FluentCart reads as a filter on ids, not as text (contract §4.2).
+ID_FILTER = re.compile(r"^id(!=|=|>|<|::)", re.IGNORECASE)
+#: The request that tells whether the credentials may read customers (the circuit's probe).
+PROBE_PATH = "/customers"
 #: Requests must end this long (or a tenth of the time left, if less) before the claim's lease,
 #: so the outcome is recorded while the claim is still held.
 LEASE_MARGIN_SECONDS = 1.0
@@ -208,15 +219,29 @@ class FluentCartClient:
     def find_by_email(self, email: str) -> list[dict[str, Any]]:
         """Customers whose email equals ``email`` exactly, ignoring case, lowest id first.
 
-        FluentCart's search is a substring match (and ``_`` is a wildcard), so every page of
-        results is read and compared here.
+        FluentCart's search is a substring match, so the results are compared here. An email
+        holding its wildcards (``%``, ``_``) could match most of the store: its look-up reads at
+        most ``MAX_WILDCARD_LOOKUP_PAGES`` pages, and raises ``FluentCartLookupRefused`` beyond.
         """
         wanted = email.strip().lower()
-        matches = [
-            c
-            for c in self.iter_customers(search=search_term_for(email))
-            if str(c.get("email", "")).strip().lower() == wanted
-        ]
+        if ID_FILTER.match(wanted):
+            raise FluentCartLookupRefused(
+                f"FluentCart cannot look up {email!r}: its search reads a term beginning with “id=”, “id>”, “id<”, "
+                "“id!=” or “id::” as a filter on customer ids, not an email. Check in FluentCart whether this "
+                "customer exists (search its name), link or delete it there, or change the email here; then push again.",
+                email=email,
+            )
+        bounded = any(wildcard in wanted for wildcard in LIKE_WILDCARDS)
+        matches = []
+        for page in self.iter_pages(search=search_term_for(email)):
+            if bounded and page.last_page > MAX_WILDCARD_LOOKUP_PAGES:
+                raise FluentCartLookupRefused(
+                    f"FluentCart cannot look up {email!r} exactly: its search treats “%” and “_” as wildcards, and "
+                    f"this email matches {page.total} of its customers. Check in FluentCart whether this customer "
+                    "exists (search its name), link or delete it there, or change the email here; then push again.",
+                    email=email,
+                )
+            matches += [c for c in page.customers if str(c.get("email", "")).strip().lower() == wanted]
         return sorted(matches, key=lambda c: int(c["id"]))
 
     # -- the choke point ----------------------------------------------------------------------
@@ -256,7 +281,30 @@ class FluentCartClient:
                     status_code=response.status_code,
                     response=response,
                 ) from err
-        raise error_from_response(response, method, path)
+        error = error_from_response(response, method, path)
+        if isinstance(error, FluentCartPermissionError) and (method, path) != ("GET", PROBE_PATH):
+            error = self._confirmed_refusal(error, method, path)
+        raise error
+
+    def _confirmed_refusal(
+        self, error: FluentCartPermissionError, method: str, path: str
+    ) -> FluentCartPermissionError | FluentCartRequestRefused:
+        """A ``rest_forbidden`` pauses every push only if the credentials cannot read customers
+        either (one ``GET /customers``): a security plugin refusing one request must not stop them all."""
+        try:
+            self.list_customers(per_page=1)
+            probe = "although the credentials read customers"
+        except FluentCartPermissionError:
+            return error
+        except FluentCartError as probe_error:  # not confirmed: never pause every push on a guess
+            probe = f"and the probe that would confirm a missing permission failed ({probe_error})"
+        return FluentCartRequestRefused(
+            f"FluentCart refused {method} {path} (rest_forbidden), {probe}: a security plugin or firewall rule "
+            "refused this customer's request, or the user may view but not manage customers; it is retried",
+            status_code=error.status_code,
+            body=error.body,
+            response=error.response,
+        )
 
     def _seconds_allowed(self, method: str, path: str) -> float:
         ends = getattr(self._lease, "ends", None)
@@ -295,13 +343,10 @@ def resolve_environment_once(session: requests.Session, url: str) -> None:
 
 
 def search_term_for(email: str) -> str:
-    """The search that finds ``email``: in FluentCart's email match ``%`` and ``_`` are unescaped
-    LIKE wildcards, so an email holding them is searched by its longest part without them: still a
-    superset of the exact matches (compared afterwards), but as selective as the email allows,
-    instead of a pattern that can match most of the store."""
-    email = email.strip()
-    parts = [part for part in re.split(r"[%_]", email) if part]
-    return max(parts, key=len) if parts else email
+    """The search that finds ``email``: the whole email. FluentCart matches it as ``LIKE %email%``
+    with ``%`` and ``_`` unescaped, so any part of it would match more (``_`` matches one character,
+    so the whole email still narrows to a handful); the exact matches are picked out afterwards."""
+    return email.strip()
 
 
 def _expect_customer(body: Any, key: str, what: str) -> dict[str, Any]:
@@ -372,6 +417,12 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
             "(an Application Password, not the login password; HTTPS is required unless the site is local)",
             **common,
         )
+    if status == 403 and not is_wordpress_refusal(body):
+        return FluentCartRequestRefused(
+            f"FluentCart's host refused {method} {path} with a page that is not WordPress's (a firewall or a proxy, "
+            "perhaps a rule this customer's data trips); it is retried",
+            **common,
+        )
     if status == 403:
         return FluentCartPermissionError(
             "The WordPress user in FLUENTCART_USERNAME lacks FluentCart's customer permissions "
@@ -425,6 +476,11 @@ def error_from_response(response: requests.Response, method: str, path: str) -> 
     if remote_message:
         return FluentCartBadRequest(f"FluentCart refused {method} {path}: {remote_message}", **common)
     return FluentCartBadRequest(f"FluentCart refused {method} {path}", **common)
+
+
+def is_wordpress_refusal(body: Any) -> bool:
+    """WordPress's own "not allowed" answer, ``{"code": "rest_forbidden", ...}``: not a proxy's page."""
+    return isinstance(body, dict) and body.get("code") == "rest_forbidden"
 
 
 def get_client(*, pool_size: int = 10) -> FluentCartClient:

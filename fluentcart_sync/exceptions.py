@@ -85,9 +85,18 @@ class FluentCartAuthError(FluentCartAPIError):
 
 
 class FluentCartPermissionError(FluentCartAPIError):
-    """403: the WordPress user lacks FluentCart's customer permissions."""
+    """403 ``rest_forbidden``, WordPress's own answer, confirmed by a probe (``GET /customers``
+    refused too): the WordPress user lacks FluentCart's customer permissions."""
 
     configuration = True
+
+
+class FluentCartRequestRefused(FluentCartAPIError):
+    """A 403 that is not the configuration's: a firewall's or proxy's page (HTML, another JSON), or a
+    ``rest_forbidden`` for one request while the credentials still read customers (a security rule
+    that this customer's data trips). That customer's failure, retried with backoff; pushes go on."""
+
+    transient = True
 
 
 class FluentCartRouteNotFound(FluentCartAPIError):
@@ -132,6 +141,16 @@ class FluentCartBadRequest(FluentCartAPIError):
 class FluentCartUnexpectedAnswer(FluentCartServerError):
     """A 2xx whose JSON is not what FluentCart sends (a proxy, a cache, another plugin): the request
     may or may not have been applied."""
+
+
+class FluentCartLookupRefused(FluentCartError):
+    """An email FluentCart's search cannot find exactly within a bounded number of requests (its
+    ``%`` and ``_`` are wildcards there, or it reads as an ``id=`` filter): that customer's failure,
+    with the reason on its email field, rather than a read of every page."""
+
+    def __init__(self, message: str, *, email: str):
+        super().__init__(message)
+        self.email = email
 
 
 class FluentCartPayloadHookError(FluentCartError):

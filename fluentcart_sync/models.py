@@ -31,12 +31,12 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from .names import one_name
 from .validation import (
     ADDRESS_PART_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     normalise_text,
-    split_full_name,
     validate_notes,
     validate_plain_text,
     validate_wordpress_email,
@@ -295,10 +295,17 @@ class Customer(models.Model):
         self.email = (self.email or "").strip()
         for field in ("full_name", "first_name", "last_name", "city", "state", "postcode", "country"):
             setattr(self, field, normalise_text(getattr(self, field)))
-        if not self.full_name:
-            self.full_name = normalise_text(f"{self.first_name} {self.last_name}")
-        if self.full_name and not (self.first_name or self.last_name):
-            self.first_name, self.last_name = split_full_name(self.full_name)
+        # One name in three fields (names.py): an edit of one part carries the others with it.
+        self.full_name, self.first_name, self.last_name = one_name(
+            (self.full_name, self.first_name, self.last_name), self._loaded_name()
+        )
+
+    def _loaded_name(self) -> tuple[str, str, str] | None:
+        loaded = getattr(self, "_loaded_pushed_data", None)
+        if loaded is None:
+            return None
+        values = dict(zip(PUSHED_MODEL_FIELDS, loaded, strict=True))
+        return values["full_name"], values["first_name"], values["last_name"]
 
     def clean_fields(self, exclude=None):
         # Normalise before the validators run, so "Mary  Lee" is stored as "Mary Lee" instead of refused.

@@ -30,6 +30,7 @@ from .exceptions import (
     FluentCartConnectError,
     FluentCartDuplicateEmail,
     FluentCartError,
+    FluentCartLookupRefused,
     FluentCartNotFound,
     FluentCartPayloadHookError,
     FluentCartRateLimited,
@@ -39,6 +40,7 @@ from .exceptions import (
 )
 from .merge import is_other_customer, merge, merge_base, model_value, own_post_base, remote_record
 from .models import Customer, SyncStatus
+from .names import name_as_stored
 from .outcomes import Outcome, PushResult
 from .payloads import (
     PUSHED_FIELDS,
@@ -241,11 +243,13 @@ def _create_or_link(
         result.posted = not finished
         result.settles_unknown = finished and looked
         return result
+    renamed = name_as_stored(payload, created)  # FluentCart's split of the name is what the shop shows
     return PushResult(
         Outcome.CREATED,
         fluentcart_id=int(created["id"]),
         remote_base=remote_record(created),  # the create answer echoes what was sent
-        **common,
+        pulled=renamed,
+        **{**common, "fingerprint": payload_fingerprint({**payload, **renamed}) if renamed else common["fingerprint"]},
     )
 
 
@@ -363,7 +367,9 @@ def _update(
             "customers in FluentCart, then push again.",
             **common,
         )
+    renamed = name_as_stored(merged.record, stored) if merged.to_fluentcart and isinstance(stored, dict) else {}
     kept = _fields_not_stored(merged.record, stored) if merged.to_fluentcart else {}
+    kept = {name: messages for name, messages in kept.items() if name not in renamed}
     if kept:
         return PushResult(
             Outcome.FAILED,
@@ -372,13 +378,13 @@ def _update(
             error=summarise("FluentCart accepted the update but kept other values", kept),
             **common,
         )
-    local_after = {**payload, **merged.to_django}
+    local_after = {**payload, **merged.to_django, **renamed}
     # The next merge base: FluentCart's record as it answered the PUT (it re-reads the row), or as read.
     next_base = remote_record(stored) if isinstance(stored, dict) and "email" in stored else theirs
     return PushResult(
         Outcome.UPDATED if merged.to_fluentcart else Outcome.UNCHANGED,
         fluentcart_id=fluentcart_id,
-        pulled={name: model_value(name, value) for name, value in merged.to_django.items()},
+        pulled={name: model_value(name, value) for name, value in {**merged.to_django, **renamed}.items()},
         conflicts=merged.conflicts,
         remote_base=base_without(next_base, refused, base),
         purchases=purchase_figures(remote),
@@ -456,6 +462,14 @@ def _failure(err: FluentCartError, common: dict, *, outcome_unknown: bool) -> Pu
             Outcome.FAILED,
             error=summarise("FluentCart rejected the customer", err.field_errors),
             field_errors=err.field_errors,
+            outcome_unknown=outcome_unknown,
+            **common,
+        )
+    if isinstance(err, FluentCartLookupRefused):
+        return PushResult(
+            Outcome.FAILED,
+            error=str(err),
+            field_errors={"email": [str(err)]},
             outcome_unknown=outcome_unknown,
             **common,
         )

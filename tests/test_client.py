@@ -178,12 +178,12 @@ def _page(rows, page, last_page):
 @responses.activate
 def test_find_by_email_reads_every_page_and_matches_exactly_ignoring_case(client):
     # FluentCart's search is a substring match with "_" as a wildcard: only exact emails count, and
-    # the search term is the email's longest part without a wildcard.
+    # the search term is the whole email (any part of it would match more).
     responses.get(f"{BASE}/customers", match=[responses.matchers.query_param_matcher(
-        {"page": "1", "per_page": "199", "sort_type": "asc", "search": "smith@example.com"})],
+        {"page": "1", "per_page": "199", "sort_type": "asc", "search": "jane_smith@example.com"})],
         json=_page([{"id": 3, "email": "jane.smith@example.com"}, {"id": 4, "email": "xjane_smith@example.com"}], 1, 2))
     responses.get(f"{BASE}/customers", match=[responses.matchers.query_param_matcher(
-        {"page": "2", "per_page": "199", "sort_type": "asc", "search": "smith@example.com"})],
+        {"page": "2", "per_page": "199", "sort_type": "asc", "search": "jane_smith@example.com"})],
         json=_page([{"id": 9, "email": "JANE_SMITH@example.com"}, {"id": 8, "email": "jane_smith@example.com"}], 2, 2))
     found = client.find_by_email("jane_smith@example.com")
     assert [c["id"] for c in found] == [8, 9]

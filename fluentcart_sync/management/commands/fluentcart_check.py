@@ -26,6 +26,7 @@ from fluentcart_sync.exceptions import (
     FluentCartError,
     FluentCartNotFound,
     FluentCartPermissionError,
+    FluentCartRequestRefused,
     FluentCartRouteNotFound,
     FluentCartServerError,
     FluentCartTimeout,
@@ -273,6 +274,13 @@ def diagnose(err: FluentCartError, url: str, timeout: tuple[float, float]) -> Di
             "the user is logged in but may not read customers (HTTP 403)",
             "the WordPress user has no FluentCart customer permissions (a Subscriber, for instance)",
             "Give the user the Administrator role, or FluentCart Pro's Manager role (customers view and manage).",
+        )
+    if isinstance(err, FluentCartRequestRefused):
+        return Diagnosis(
+            "read customers",
+            "the request was refused (HTTP 403) by something in front of WordPress, not by WordPress itself",
+            "a firewall, a proxy or a security plugin blocks this client (its address, its User-Agent or its rules)",
+            "Allow requests to /wp-json/fluent-cart/ from this server in the firewall or security plugin.",
         )
     if isinstance(err, FluentCartWrongURL):
         location = err.response.headers.get("Location") if err.response is not None else None
