@@ -33,8 +33,9 @@ def refused_values(customer: Customer, to_django: dict[str, Any]) -> dict[str, s
                 holder = Customer.objects.filter(email__iexact=stored).exclude(pk=customer.pk).first()
                 if holder is not None:
                     refused[name] = (
-                        f"FluentCart changed this customer's email to {stored}, which local customer #{holder.pk} "
-                        f"({holder.email}) holds. Merge the two customers or change one of the emails, then push again."
+                        f"FluentCart changed the email of customer #{customer.pk} ({customer.email}) to {stored}, "
+                        f"which local customer #{holder.pk} ({holder.email}) holds. Merge the two customers or "
+                        "change one of the emails, then push again."
                     )
     if any(name in refused for name in NAME_FIELDS):
         reason = next(refused[name] for name in NAME_FIELDS if name in refused)

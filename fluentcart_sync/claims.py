@@ -185,6 +185,8 @@ def record(customer: Customer, token: str, result: PushResult) -> bool:
         written = _write_integrity_error(customer, token, result, err)
     if written and result.conflicts:
         add_conflicts(customer.pk, result.conflicts, known_before=customer.sync_conflicts or {})
+    if written and result.refused:
+        result.outcome = Outcome.FAILED  # the rest was synced, but the row needs a person: reported as such
     if not written:
         # Our lease ran out and another worker took the row; it looks the email up before any
         # POST, so whatever we did is found rather than duplicated.

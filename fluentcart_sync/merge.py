@@ -22,10 +22,10 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 from .conf import app_settings
+from .names import NAME_FIELDS
 from .payloads import PUSHED_FIELDS, text
 from .payloads import same_value as same
 
-NAME_FIELDS = ("full_name", "first_name", "last_name")
 #: The units merged one at a time: the name (three fields) and every other pushed field.
 UNITS: tuple[tuple[str, ...], ...] = (NAME_FIELDS,) + tuple(
     (name,) for name in PUSHED_FIELDS if name not in NAME_FIELDS
