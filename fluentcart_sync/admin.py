@@ -26,6 +26,7 @@ from . import circuit
 from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
+from .forms import CustomerAdminForm
 from .merge import DJANGO, FLUENTCART, model_value
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .outcomes import Outcome
@@ -84,6 +85,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "lifetime_value_short",
         "synced_at_short",
     )
+    form = CustomerAdminForm
     list_filter = ("sync_status", "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
     list_select_related = ("user",)

@@ -122,3 +122,24 @@ def test_an_invalid_email_shows_one_error(client):
     assert form.errors["email"] == ["Enter a valid email address."]
     response = client.post(reverse("signup"), {**FORM, "email": "ada@localhost.x-"})
     assert len(response.context["form"].errors["email"]) == 1
+
+
+def test_a_297_character_name_gets_one_error_on_the_name(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "full_name": "N" * 297})
+    errors = response.context["form"].errors
+    assert list(errors) == ["full_name"] and len(errors["full_name"]) == 1, errors
+    assert "at most 192 characters" in errors["full_name"][0]
+    assert not get_user_model().objects.exists() and fake.count() == 0
+
+
+def test_no_input_is_cut_by_the_browser_and_the_limits_are_said(client):
+    page = client.get(reverse("signup")).content.decode()
+    assert "maxlength" not in page
+    assert "At most 192 characters" in page and "At most 150 characters" in page
+
+
+def test_a_cjk_name_over_255_bytes_is_refused_before_anything_is_created(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "full_name": "王" * 90})
+    errors = response.context["form"].errors
+    assert list(errors) == ["full_name"] and "255 bytes" in errors["full_name"][0]
+    assert not get_user_model().objects.exists() and fake.count() == 0
