@@ -241,7 +241,7 @@ def test_long_values_are_cut_in_the_list_with_the_full_value_in_a_tooltip(admin_
     name = "N" * 192
     Customer.objects.create(email="long@example.com", full_name=name)
     page = admin_client.get(CHANGELIST).content.decode()
-    assert f'<span class="fluentcart-cut" title="{name}">{name}</span>' in page
+    assert f'<span class="fluentcart-cut fluentcart-name" title="{name}">{name}</span>' in page
     assert "text-overflow: ellipsis" in page
 
 
