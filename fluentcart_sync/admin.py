@@ -122,7 +122,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "purchase_count",
-        "lifetime_value",
+        "lifetime_value_money",
         "first_purchase_at",
         "last_purchase_at",
     )
@@ -132,7 +132,7 @@ class CustomerAdmin(admin.ModelAdmin):
         (gettext_lazy("Address"), {"fields": ("city", "state", "postcode", "country")}),
         (
             gettext_lazy("Purchases (from FluentCart, refreshed by every pull)"),
-            {"fields": ("purchase_count", "lifetime_value", "first_purchase_at", "last_purchase_at")},
+            {"fields": ("purchase_count", "lifetime_value_money", "first_purchase_at", "last_purchase_at")},
         ),
     )
 
@@ -160,6 +160,16 @@ class CustomerAdmin(admin.ModelAdmin):
         return format_html(
             '<span title="{}" style="white-space:nowrap">{}</span>', _("lifetime value"), money(obj.lifetime_value)
         )
+
+    @admin.display(description=gettext_lazy("lifetime value"))
+    def lifetime_value_money(self, obj: Customer) -> str:
+        """The change form's lifetime value: money, with the cents FluentCart reported for reference."""
+        if obj.lifetime_value is None:
+            return "–"
+        return _("%(money)s (FluentCart's ltv: %(cents)d cents of the shop's currency)") % {
+            "money": money(obj.lifetime_value),
+            "cents": obj.lifetime_value,
+        }
 
     @admin.display(description=gettext_lazy("customer"), ordering="email")
     def customer_cell(self, obj: Customer) -> str:
