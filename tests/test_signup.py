@@ -169,6 +169,8 @@ def test_the_welcome_page_tells_the_customers_true_state(client, fake, status, s
     page = client.get(reverse("signup-done")).content.decode()
     assert says in page
     assert page.count("Your customer profile") == 1
+    # While it is being set up, the page rereads the state by itself.
+    assert ('http-equiv="refresh"' in page) == (says == "is being set up")
 
 
 def test_the_welcome_page_in_german(client, fake):
