@@ -26,7 +26,9 @@ from . import circuit
 from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
+from .display import moment_in_words, money
 from .edit_guard import StaleEditGuardForm
+from .forms import CustomerAdminForm
 from .merge import DJANGO, FLUENTCART, model_value
 from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
 from .names import NAME_FIELDS
@@ -73,12 +75,27 @@ def status_badge(sync_status: str) -> str:
     )
 
 
+class ConflictListFilter(admin.SimpleListFilter):
+    """Customers whose sync kept one side of a field both sides changed: a person should look."""
+
+    title = gettext_lazy("sync conflicts")
+    parameter_name = "conflicts"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With conflicts")), ("no", _("Without conflicts"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(sync_conflicts={})
+        if self.value() == "no":
+            return queryset.filter(sync_conflicts={})
+        return queryset
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    form = StaleEditGuardForm
     list_display = (
-        "email_cut",
-        "full_name_cut",
+        "customer_cell",
         "status",
         "sync_badge",
         "fluentcart_link",
@@ -87,7 +104,8 @@ class CustomerAdmin(admin.ModelAdmin):
         "lifetime_value_short",
         "synced_at_short",
     )
-    list_filter = ("sync_status", "status")
+    form = CustomerAdminForm
+    list_filter = ("sync_status", ConflictListFilter, "status")
     search_fields = ("email", "full_name", "first_name", "last_name")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
@@ -106,7 +124,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "purchase_count",
-        "lifetime_value",
+        "lifetime_value_money",
         "first_purchase_at",
         "last_purchase_at",
     )
@@ -116,7 +134,7 @@ class CustomerAdmin(admin.ModelAdmin):
         (gettext_lazy("Address"), {"fields": ("city", "state", "postcode", "country")}),
         (
             gettext_lazy("Purchases (from FluentCart, refreshed by every pull)"),
-            {"fields": ("purchase_count", "lifetime_value", "first_purchase_at", "last_purchase_at")},
+            {"fields": ("purchase_count", "lifetime_value_money", "first_purchase_at", "last_purchase_at")},
         ),
     )
 
@@ -136,24 +154,46 @@ class CustomerAdmin(admin.ModelAdmin):
     def purchases(self, obj: Customer) -> str:
         return "" if obj.purchase_count is None else str(obj.purchase_count)
 
-    @admin.display(description=gettext_lazy("LTV ¢"), ordering="lifetime_value")
+    @admin.display(description=gettext_lazy("LTV"), ordering="lifetime_value")
     def lifetime_value_short(self, obj: Customer) -> str:
-        """FluentCart's lifetime value, in cents as it reports it; the full title says so on hover."""
+        """FluentCart's lifetime value as money in the shop's currency (the database keeps its cents)."""
         if obj.lifetime_value is None:
             return ""
-        return format_html('<span title="{}">{}</span>', _("lifetime value, in cents"), obj.lifetime_value)
+        return format_html(
+            '<span title="{}" style="white-space:nowrap">{}</span>', _("lifetime value"), money(obj.lifetime_value)
+        )
 
-    @admin.display(description=gettext_lazy("email"), ordering="email")
-    def email_cut(self, obj: Customer) -> str:
-        return cut(obj.email)
+    @admin.display(description=gettext_lazy("lifetime value"))
+    def lifetime_value_money(self, obj: Customer) -> str:
+        """The change form's lifetime value: money, with the cents FluentCart reported for reference."""
+        if obj.lifetime_value is None:
+            return "–"
+        return _("%(money)s (FluentCart's ltv: %(cents)d cents of the shop's currency)") % {
+            "money": money(obj.lifetime_value),
+            "cents": obj.lifetime_value,
+        }
 
-    @admin.display(description=gettext_lazy("full name"), ordering="full_name")
-    def full_name_cut(self, obj: Customer) -> str:
-        return cut(obj.full_name)
+    @admin.display(description=gettext_lazy("customer"), ordering="email")
+    def customer_cell(self, obj: Customer) -> str:
+        """The name above the email, both cut to fit (whole on hover): one column, so the sync columns
+        keep their room at 1280 px with the navigation sidebar open."""
+        return format_html(
+            '<span class="fluentcart-customer">{}{}</span>',
+            cut(obj.full_name, "fluentcart-cut fluentcart-name"),
+            cut(obj.email, "fluentcart-cut fluentcart-email"),
+        )
 
     @admin.display(description=gettext_lazy("sync status"), ordering="sync_status")
     def sync_badge(self, obj: Customer) -> str:
-        return status_badge(obj.sync_status)
+        if not obj.sync_conflicts:
+            return status_badge(obj.sync_status)
+        fields = ", ".join(_field_label(name) for name in sorted(obj.sync_conflicts) if name in PUSHED_MODEL_FIELDS)
+        return format_html(
+            '{} <span class="fluentcart-conflict-marker" title="{}">⚠ {}</span>',
+            status_badge(obj.sync_status),
+            _("Both sides changed: %(fields)s. Open the customer to choose.") % {"fields": fields},
+            _("conflict"),
+        )
 
     @admin.display(description=gettext_lazy("FluentCart id"), ordering="fluentcart_id")
     def fluentcart_link(self, obj: Customer) -> str:
@@ -235,6 +275,8 @@ class CustomerAdmin(admin.ModelAdmin):
                 "can_sync": self.has_sync_permission(request) and self.has_change_permission(request, obj),
                 "circuit": circuit.state(),
                 "conflicts": _conflict_rows(obj),
+                "last_attempt": moment_in_words(obj.last_attempt_at) if obj.last_attempt_at else "",
+                "next_attempt": moment_in_words(obj.next_attempt_at) if obj.next_attempt_at else "",
             }
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 

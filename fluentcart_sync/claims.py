@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .conf import app_settings
+from .display import duration_in_words
 from .models import Customer, SyncStatus
 from .outcomes import Outcome, PushResult
 
@@ -383,7 +384,7 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
         next_at = now + timedelta(seconds=retry_delay(attempts, result.retry_after))
     changes.update(
         sync_status=SyncStatus.RETRYING,
-        sync_error=f"{result.error} (attempt {attempts}; next try in {(next_at - now).total_seconds():.0f}s)",
+        sync_error=f"{result.error} (attempt {attempts}; next try in {duration_in_words((next_at - now).total_seconds())})",
         next_attempt_at=next_at,
         failing_since=Coalesce("failing_since", Value(now)),
     )

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     # ... which pushes them with this many requests in flight, on a connection pool of that size
     # kept by the worker process.
     "TASK_CONCURRENCY": 8,
+    # The shop's currency (ISO 4217), as set in FluentCart's Store Settings: the customers API gives
+    # lifetime values in its cents but never names it. Used only to show money in the admin.
+    "CURRENCY": "USD",
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
     "ADMIN_INLINE_PUSH_LIMIT": 50,
 }

@@ -8,6 +8,7 @@ queued in the database for ``manage.py db_worker`` (also started by ``make run``
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,12 +27,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_countries",  # the admin's country list, with the names translated
     "fluentcart_sync",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Each visitor gets the language their browser asks for (Accept-Language), among LANGUAGES.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,7 +90,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The language for a browser that asks for none of LANGUAGES.
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", _("English")), ("de", _("German"))]
+# The demo's own pages (signup); the app ships its catalogue in fluentcart_sync/locale.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -124,6 +132,7 @@ FLUENTCART_SYNC = {
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
     "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
+    "CURRENCY": env("FLUENTCART_CURRENCY", default="USD"),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------

@@ -49,6 +49,15 @@ def _stop_started_processes():
 
 
 @pytest.fixture(autouse=True)
+def _language_of_each_test_is_its_own():
+    """LocaleMiddleware activates a request's language in the test's thread; the next test starts afresh."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fluentcart_settings(settings):
     """Point the app at a FluentCart that only the `fake` fixture answers for."""
     settings.FLUENTCART_SYNC = {

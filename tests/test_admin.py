@@ -241,7 +241,7 @@ def test_long_values_are_cut_in_the_list_with_the_full_value_in_a_tooltip(admin_
     name = "N" * 192
     Customer.objects.create(email="long@example.com", full_name=name)
     page = admin_client.get(CHANGELIST).content.decode()
-    assert f'<span class="fluentcart-cut" title="{name}">{name}</span>' in page
+    assert f'<span class="fluentcart-cut fluentcart-name" title="{name}">{name}</span>' in page
     assert "text-overflow: ellipsis" in page
 
 
@@ -259,3 +259,27 @@ def test_the_change_form_shows_the_sync_state_once_and_no_attempts_after_a_succe
     Customer.objects.filter(pk=customer.pk).update(sync_status=SyncStatus.RETRYING, sync_attempts=2)
     page = admin_client.get(change_url(customer)).content.decode()
     assert "Failed attempts" in page and "2 since the last success" in page
+
+
+def test_lifetime_value_reads_as_money_in_the_shops_currency(admin_client, fluentcart_settings):
+    customer = Customer.objects.create(email="rich@example.com", full_name="Rich Buyer")
+    Customer.objects.filter(pk=customer.pk).update(purchase_count=3, lifetime_value=12999)
+    assert ">$129.99</span>" in admin_client.get(CHANGELIST).content.decode()
+    fluentcart_settings["CURRENCY"] = "EUR"
+    page = admin_client.get(reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])).content.decode()
+    assert "€129.99 (FluentCart&#x27;s ltv: 12999 cents of the shop&#x27;s currency)" in page
+    assert Customer.objects.get(pk=customer.pk).lifetime_value == 12999  # cents stay in the database
+
+
+def test_conflicts_have_a_filter_and_a_marker_on_the_list(admin_client):
+    Customer.objects.create(email="calm@example.com", full_name="Calm Row")
+    both = Customer.objects.create(email="both@example.com", full_name="Both Sides")
+    Customer.objects.filter(pk=both.pk).update(
+        sync_conflicts={"city": {"django": "Paris", "fluentcart": "Lyon", "kept": "django"}})
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert page.count('class="fluentcart-conflict-marker"') == 1
+    assert "Both sides changed: city. Open the customer to choose." in page
+    only = admin_client.get(CHANGELIST + "?conflicts=yes").content.decode()
+    assert "both@example.com" in only and "calm@example.com" not in only
+    none = admin_client.get(CHANGELIST + "?conflicts=no").content.decode()
+    assert "calm@example.com" in none and "both@example.com" not in none

@@ -96,7 +96,10 @@ def admin_login(page, live_server) -> None:
 def add_customer(page, live_server, **fields) -> None:
     page.goto(live_server.url + "/admin/fluentcart_sync/customer/add/")
     for name, value in fields.items():
-        page.fill(f"#id_{name}", value)
+        if name == "country":
+            page.select_option("#id_country", value)  # a list of ISO codes with their names
+        else:
+            page.fill(f"#id_{name}", value)
     page.click("input[name=_save]")
     page.wait_for_selector("#changelist")
 
@@ -144,12 +147,23 @@ def test_staff_adds_a_customer_and_sees_it_synced_with_its_fluentcart_id(page, l
     assert row(page, "margaret@example.com").count() == 1 and row(page, "ada@example.com").count() == 0
 
 
-def test_a_german_admin_adds_a_customer_and_reads_the_list_in_german(page, live_server, fake, settings):
-    """LANGUAGE_CODE="de" (the project has no LocaleMiddleware): the app's own catalogue speaks German."""
-    settings.LANGUAGE_CODE = "de"
+@pytest.fixture
+def german_page(browser):
+    """A browser asking for German (Accept-Language: de-DE), the sidebar closed as in `page`."""
+    context = browser.new_context(viewport={"width": 1440, "height": 860}, device_scale_factor=1, locale="de-DE")
+    context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_a_german_admin_adds_a_customer_and_reads_the_list_in_german(german_page, live_server, fake):
+    """The demo follows the browser's language (LocaleMiddleware): a German browser gets German."""
+    page = german_page
     seed_variety()
+    seed_money_and_conflict()
     admin_login(page, live_server)
-    add_customer(page, live_server, email="ada@example.com", full_name="Ada Lovelace", city="London", country="GB")
+    add_customer(page, live_server, email="ada@example.com", full_name="Ada Lovelace", city="London")
 
     assert row(page, "ada@example.com").locator(".fluentcart-badge").inner_text() == "Synchronisiert"
     assert row(page, "margaret@example.com").locator(".fluentcart-badge").inner_text() == "Fehlgeschlagen: bitte prüfen"
@@ -159,13 +173,30 @@ def test_a_german_admin_adds_a_customer_and_reads_the_list_in_german(page, live_
     headers = page.locator("#result_list thead").text_content()  # the text, not its CSS capitals
     assert "Sync-Status" in headers and "FluentCart-ID" in headers and "Letzter Fehler" in headers
     assert page.locator("select[name=action] option[value=push_to_fluentcart]").inner_text() == "An FluentCart übertragen"
+    assert row(page, "grace@example.com").locator(".field-lifetime_value_short").inner_text() == "1.234,56 $"
     screenshot(page, "admin-list-de.png")
 
     row(page, "margaret@example.com").locator("a").first.click()
     panel = page.locator("#fluentcart-sync-panel")
     assert "FluentCart-Synchronisierung" in panel.inner_text() and "Letzter Fehler" in panel.inner_text()
     assert page.locator("#fluentcart-sync-now").inner_text() == "Jetzt synchronisieren"
+    assert "Höchstens 45 Zeichen" in page.locator(".form-row.field-city").inner_text()
     screenshot(page, "admin-change-form-de.png")
+
+
+def test_a_german_visitor_signs_up_in_german(german_page, live_server, fake):
+    page = german_page
+    page.goto(live_server.url + "/signup/")
+    assert page.locator("h1").inner_text() == "Konto anlegen"
+    page.fill("#id_email", "Lise.Meitner@example.com")
+    page.fill("#id_full_name", "Lise Meitner")
+    page.fill("#id_password1", "Kernspaltung-1938")
+    page.fill("#id_password2", "Kernspaltung-1938")
+    screenshot(page, "signup-de.png")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/signup/done/$"))
+    assert "Willkommen, Lise!" in page.locator("h1").inner_text()
+    assert page.locator("#customer-state").inner_text() == "Ihr Kundenprofil in unserem Shop ist bereit."
 
 
 def test_failed_push_shows_its_error_and_sync_now_succeeds_after_the_fix(page, live_server, fake):
@@ -263,7 +294,7 @@ def test_the_list_fits_1280px_with_a_192_character_unbroken_name(browser, live_s
         admin_login(page, live_server)
         page.goto(live_server.url + "/admin/fluentcart_sync/customer/")
         wide = row(page, "w" * 60)
-        name_cell = wide.locator(".field-full_name_cut .fluentcart-cut")
+        name_cell = wide.locator(".field-customer_cell .fluentcart-name")
         assert name_cell.get_attribute("title") == long_name  # the whole value on hover
         # The list scrolls inside its own box (beside the filters): every sync column must fit in that box.
         results = page.locator("#changelist .results")
@@ -345,3 +376,87 @@ def test_a_retry_moves_by_itself_when_fluentcart_comes_back(page, live_server, f
     customer.refresh_from_db()
     assert customer.sync_status == SyncStatus.SYNCED and fake.count() == 1
 
+
+
+def list_page(browser, live_server, width: int, height: int, *, sidebar_open: bool = True):
+    """A logged-in page at this size, with Django's navigation sidebar as a new browser has it (open)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    if not sidebar_open:
+        context.add_init_script("window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    admin_login(page, live_server)
+    return context, page
+
+
+def seed_money_and_conflict() -> None:
+    Customer.objects.filter(email="grace@example.com").update(
+        purchase_count=12, lifetime_value=123456,
+        sync_conflicts={"city": {"django": "Arlington", "fluentcart": "New York", "kept": "django"}})
+    Customer.objects.filter(email="alan@example.com").update(purchase_count=1, lifetime_value=4999)
+
+
+def test_the_list_fits_1280px_with_the_sidebar_open(browser, live_server, fake):
+    """A new browser has Django's navigation sidebar open: every sync column is still on screen, headers
+    read in full, money is money, and the conflicts have a filter and a marker."""
+    seed_variety()
+    seed_money_and_conflict()
+    context, page = list_page(browser, live_server, 1280, 800)
+    try:
+        page.goto(live_server.url + "/admin/fluentcart_sync/customer/")
+        screenshot(page, "admin-list-1280-sidebar.png")
+        assert page.locator("#nav-sidebar").is_visible()
+        grace = row(page, "grace@example.com")
+        for column in (".field-sync_badge", ".field-fluentcart_link", ".field-sync_error_short", ".field-purchases",
+                       ".field-lifetime_value_short", ".field-synced_at_short"):
+            box = page.locator(f"#result_list thead {column.replace('.field-', '.column-')}").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 1280, f"{column} is off-screen: {box}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, "no sideways scrolling"
+        assert page.locator("#changelist .results").evaluate("el => el.scrollWidth <= el.clientWidth")
+        header = page.locator("#result_list thead .column-sync_error_short")
+        assert header.evaluate("el => el.scrollWidth <= el.clientWidth"), "the Last error header reads in full"
+        email = row(page, "katherine@example.com").locator(".fluentcart-email")
+        assert email.evaluate("el => el.scrollWidth <= el.clientWidth"), "an ordinary email reads in full"
+        assert grace.locator(".field-lifetime_value_short").inner_text() == "$1,234.56"
+        assert "conflict" in grace.locator(".fluentcart-conflict-marker").inner_text()
+        page.get_by_role("link", name="With conflicts").click()
+        page.wait_for_url(re.compile(r"conflicts=yes"))
+        assert page.locator("#result_list tbody tr").count() == 1 and row(page, "grace@example.com").count() == 1
+    finally:
+        context.close()
+
+
+def test_the_list_on_a_phone_shows_who_and_in_which_state(browser, live_server, fake):
+    seed_variety()
+    seed_money_and_conflict()
+    context, page = list_page(browser, live_server, 390, 844)
+    try:
+        page.goto(live_server.url + "/admin/fluentcart_sync/customer/")
+        screenshot(page, "admin-list-phone.png")
+        margaret = row(page, "margaret@example.com")
+        email = margaret.locator(".fluentcart-email")
+        assert email.is_visible() and email.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the email reads in full"
+        badge = margaret.locator(".fluentcart-badge")
+        assert badge.is_visible() and badge.inner_text() == "Failed: needs attention"
+        box = badge.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, "the sync state is on screen"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    finally:
+        context.close()
+
+
+def test_the_sync_panel_tells_last_and_next_attempt_apart(page, live_server, fake):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    customer = Customer.objects.create(email="waiting@example.com", full_name="Wait Ing")
+    Customer.objects.filter(pk=customer.pk).update(
+        sync_status=SyncStatus.RETRYING, sync_attempts=3, last_attempt_at=now - timedelta(minutes=20),
+        next_attempt_at=now + timedelta(hours=1, minutes=15, seconds=30),
+        sync_error="FluentCart did not answer in time (attempt 3; next try in 1 h 15 min)")
+    admin_login(page, live_server)
+    page.goto(f"{live_server.url}/admin/fluentcart_sync/customer/{customer.pk}/change/")
+    assert re.search(r"\(20 min ago\)$", page.locator("#fluentcart-last-attempt").inner_text())
+    assert re.search(r"\(in 1 h 15 min\)$", page.locator("#fluentcart-next-attempt").inner_text())

@@ -177,3 +177,36 @@ def test_errors_recorded_on_rows_stay_english_in_a_german_admin(german, staff_cl
     bad.refresh_from_db()
     assert bad.sync_error.startswith("Fix the customer before pushing: full_name: Remove every “<” character")
     assert bad.sync_field_errors["full_name"][0].startswith("Remove every")
+
+
+def test_the_demo_admin_follows_the_browsers_language(admin_client):
+    """The demo project has LocaleMiddleware: Accept-Language picks German, without any setting."""
+    Customer.objects.create(email="a@example.com", full_name="Anna Alt")
+    Customer.objects.filter(email="a@example.com").update(sync_status=SyncStatus.FAILED, lifetime_value=123456)
+    german = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert "Fehlgeschlagen: bitte prüfen" in german and "An FluentCart übertragen" in german
+    assert "Mit Konflikten" in german and "1.234,56 $" in german
+    english = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "Failed: needs attention" in english and "$1,234.56" in english
+
+
+def test_the_admin_form_and_its_errors_follow_the_browsers_language(admin_client):
+    add = reverse("admin:fluentcart_sync_customer_add")
+    page = admin_client.get(add, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Höchstens 45 Zeichen" in page and '<option value="DE">Deutschland</option>' in page
+    response = admin_client.post(add, {"email": "x@example.com", "status": "active"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "FluentCart braucht einen Namen" in response.content.decode()
+
+
+def test_the_sync_panel_shows_due_times_in_german(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    customer = Customer.objects.create(email="w@example.com", full_name="Wera Wart")
+    Customer.objects.filter(pk=customer.pk).update(
+        sync_status=SyncStatus.RETRYING, last_attempt_at=timezone.now() - timedelta(minutes=20, seconds=5),
+        next_attempt_at=timezone.now() + timedelta(hours=1, minutes=15, seconds=20))
+    url = reverse("admin:fluentcart_sync_customer_change", args=[customer.pk])
+    page = staff_client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "(vor 20 min)" in page and "(in 1 h 15 min)" in page

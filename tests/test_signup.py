@@ -122,3 +122,58 @@ def test_an_invalid_email_shows_one_error(client):
     assert form.errors["email"] == ["Enter a valid email address."]
     response = client.post(reverse("signup"), {**FORM, "email": "ada@localhost.x-"})
     assert len(response.context["form"].errors["email"]) == 1
+
+
+def test_a_297_character_name_gets_one_error_on_the_name(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "full_name": "N" * 297})
+    errors = response.context["form"].errors
+    assert list(errors) == ["full_name"] and len(errors["full_name"]) == 1, errors
+    assert "at most 192 characters" in errors["full_name"][0]
+    assert not get_user_model().objects.exists() and fake.count() == 0
+
+
+def test_no_input_is_cut_by_the_browser_and_the_limits_are_said(client):
+    page = client.get(reverse("signup")).content.decode()
+    assert "maxlength" not in page
+    assert "At most 192 characters" in page and "At most 150 characters" in page
+
+
+def test_a_cjk_name_over_255_bytes_is_refused_before_anything_is_created(client, fake):
+    response = client.post(reverse("signup"), {**FORM, "full_name": "王" * 90})
+    errors = response.context["form"].errors
+    assert list(errors) == ["full_name"] and "255 bytes" in errors["full_name"][0]
+    assert not get_user_model().objects.exists() and fake.count() == 0
+
+
+def test_signup_follows_the_browsers_language(client, fake):
+    page = client.get(reverse("signup"), HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert '<html lang="de">' in page and "Konto anlegen" in page and "Registrieren" in page
+    assert "Vollständiger Name" in page and "Höchstens 192 Zeichen" in page
+    response = client.post(reverse("signup"), {**FORM, "email": "not-an-email"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "Bitte korrigieren Sie den Fehler unten." in response.content.decode()
+    assert "Create your account" in client.get(reverse("signup"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.parametrize(
+    "status, says",
+    [
+        (SyncStatus.SYNCED, "is ready"),
+        (SyncStatus.PENDING, "is being set up"),
+        (SyncStatus.RETRYING, "is being set up"),
+        (SyncStatus.FAILED, "could not be set up yet"),
+    ],
+)
+def test_the_welcome_page_tells_the_customers_true_state(client, fake, status, says):
+    client.post(reverse("signup"), FORM)
+    Customer.objects.filter(email=FORM["email"]).update(sync_status=status)
+    page = client.get(reverse("signup-done")).content.decode()
+    assert says in page
+    assert page.count("Your customer profile") == 1
+    # While it is being set up, the page rereads the state by itself.
+    assert ('http-equiv="refresh"' in page) == (says == "is being set up")
+
+
+def test_the_welcome_page_in_german(client, fake):
+    client.post(reverse("signup"), FORM)
+    page = client.get(reverse("signup-done"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Willkommen, New!" in page and "Ihr Kundenprofil in unserem Shop ist bereit." in page

@@ -20,6 +20,7 @@ from typing import Any, Mapping, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from . import faults as fault
+from .admin_page import customers_page, is_admin_page
 from .body import JSONError, read_body
 from .customers import API_USER_ID, CustomerRoutes
 from .faults import Faults
@@ -133,6 +134,7 @@ class _Request:
     payload: Any = None
     json_error: JSONError | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    admin_page: bool = False  # wp-admin's FluentCart screen, not the API
 
 
 class FakeFluentCart:
@@ -325,11 +327,14 @@ class FakeFluentCart:
         if route is not None:
             route = "/" + route.strip("/") if route.strip("/") else "/"
         request = _Request(method, route, rest, list_path, query, lower, body)
+        request.admin_page = method == "GET" and is_admin_page(path, query)
         request.payload, request.json_error = read_body(lower.get("content-type", ""), body)
         return request
 
     def _answer(self, request: _Request) -> Reply:
         """WordPress's part: mode, routing, JSON errors, authentication, permission; then FluentCart."""
+        if request.admin_page:
+            return Reply(200, {"Content-Type": "text/html; charset=UTF-8"}, customers_page(self.customers()))
         if not request.rest:
             return Reply(404, {"Content-Type": "text/html; charset=UTF-8"}, html_page(404))
         if self.mode == "no_route":
