@@ -378,9 +378,45 @@ class SyncCircuit(models.Model):
     reason = models.TextField(blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     last_probe_at = models.DateTimeField(null=True, blank=True)
+    # When FluentCart last answered a push or a probe: a row whose last failure is older is due at
+    # once, whatever its backoff (``recovery.py``).
+    last_answer_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("FluentCart circuit")
 
     def __str__(self) -> str:
         return f"paused: {self.reason}" if self.is_open else "pushing"
+
+
+class PushOutcomeMinute(models.Model):
+    """How many pushes ended in each outcome, per minute (``outcome_log.py``): the health page's chart
+    and the metrics' counters. Minutes older than a day are folded into one row per outcome at
+    ``TOTALS_MINUTE``, so the counters never go down."""
+
+    minute = models.DateTimeField()
+    outcome = models.CharField(max_length=16)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("push outcomes of a minute")
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "outcome"], name="fluentcart_sync_outcome_minute_unique")
+        ]
+
+
+class SyncRun(models.Model):
+    """The last run of a recurring job (the sweep, the pull): when it ended, how, and how long it took."""
+
+    SWEEP = "sweep"
+    PULL = "pull"
+
+    kind = models.CharField(max_length=16, primary_key=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(default=0)
+    ok = models.BooleanField(default=True)
+    result = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("last run")
