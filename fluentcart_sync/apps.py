@@ -12,8 +12,10 @@ class FluentCartSyncConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.models.signals import post_save
 
-        from . import checks  # noqa: F401  (registers the system checks)
-        from . import outcome_log
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            outcome_log,
+        )
         from .models import Customer
         from .receivers import customer_saved, user_saved
 

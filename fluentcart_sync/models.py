@@ -404,6 +404,9 @@ class PushOutcomeMinute(models.Model):
             models.UniqueConstraint(fields=["minute", "outcome"], name="fluentcart_sync_outcome_minute_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.outcome}: {self.count}"
+
 
 class SyncRun(models.Model):
     """The last run of a recurring job (the sweep, the pull): when it ended, how, and how long it took."""
@@ -420,3 +423,6 @@ class SyncRun(models.Model):
 
     class Meta:
         verbose_name = _("last run")
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.finished_at}: {'ok' if self.ok else 'not everything done'}"

@@ -41,9 +41,8 @@ def recovered(now: datetime, answered: datetime | None) -> Q:
 
     if answered is None:
         return Q(pk__in=[])
-    return (
-        Q(sync_status=SyncStatus.RETRYING, last_attempt_at__lt=answered)
-        & (Q(quarantine_until__isnull=True) | Q(quarantine_until__lte=now))
+    return Q(sync_status=SyncStatus.RETRYING, last_attempt_at__lt=answered) & (
+        Q(quarantine_until__isnull=True) | Q(quarantine_until__lte=now)
     )
 
 

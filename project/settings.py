@@ -124,6 +124,8 @@ FLUENTCART_SYNC = {
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
     "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
+    # Reads /fluentcart/metrics with `Authorization: Bearer <token>`; unset: staff sessions only.
+    "METRICS_TOKEN": env("FLUENTCART_METRICS_TOKEN", default=""),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------

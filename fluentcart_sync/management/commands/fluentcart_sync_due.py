@@ -19,9 +19,8 @@ from fluentcart_sync import circuit, recovery
 from fluentcart_sync.batch import BatchAborted, push_many
 from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
-from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.health import status_snapshot
-from fluentcart_sync.models import SyncRun
+from fluentcart_sync.models import Customer, SyncRun, SyncStatus
 from fluentcart_sync.pull import pull
 from fluentcart_sync.runs import record as record_run
 from fluentcart_sync.runs import record_pull, recorded_run
@@ -126,7 +125,9 @@ class Command(BaseCommand):
         try:
             summary = pull()
         except Exception as err:
-            record_run(SyncRun.PULL, ok=False, result=f"{type(err).__name__}: {err}", duration=time.monotonic() - started)
+            record_run(
+                SyncRun.PULL, ok=False, result=f"{type(err).__name__}: {err}", duration=time.monotonic() - started
+            )
             self.stderr.write(f"Pull failed: {err}")
             return
         record_pull(summary)
