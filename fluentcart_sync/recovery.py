@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -25,8 +26,14 @@ def note_answered(at: datetime) -> None:
     from .models import SyncCircuit
 
     rows = SyncCircuit.objects.filter(pk=SyncCircuit.KEY)
-    if not rows.filter(last_answer_at__isnull=True).update(last_answer_at=at):
-        rows.update(last_answer_at=Greatest("last_answer_at", at))
+    if rows.filter(last_answer_at__isnull=True).update(last_answer_at=at):
+        return
+    if not rows.update(last_answer_at=Greatest("last_answer_at", Value(at))):
+        try:  # migration 0006 creates the row; someone deleted it
+            with transaction.atomic():
+                SyncCircuit.objects.create(pk=SyncCircuit.KEY, last_answer_at=at)
+        except IntegrityError:
+            rows.update(last_answer_at=Greatest("last_answer_at", Value(at)))
 
 
 def answered_at() -> datetime | None:
