@@ -16,12 +16,14 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from . import circuit, health, outcome_log
 from .conf import app_settings
-from .models import SyncRun, SyncStatus
+from .models import SyncRun
 from .outcomes import Outcome
+
+#: Prometheus's classic text format, which every Prometheus version reads (the names here need nothing newer).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class SyncCollector:
@@ -93,7 +95,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return response
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SyncCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
-
-__all__ = ["SyncCollector", "metrics_view", "SyncStatus"]
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE)
