@@ -285,7 +285,7 @@ def _changes_for(customer: Customer, result: PushResult) -> dict[str, Any]:
 def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -> dict[str, Any]:
     """A transient failure keeps the row owed, retrying with backoff until the retry window closes;
     a configuration failure keeps it owed until the circuit closes (never ``failed``)."""
-    changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown}
+    changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown, "retry_not_before": None}
     if result.posted and result.outcome_unknown:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
     if result.configuration_error:
@@ -320,7 +320,8 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
         )
         if result.retry_after is not None:  # FluentCart said how long to wait: never sooner than that
             cap = min(float(result.retry_after), float(app_settings.RETRY_AFTER_CAP_SECONDS))
-            next_at = max(next_at, now + timedelta(seconds=cap))
+            changes["retry_not_before"] = now + timedelta(seconds=cap)
+            next_at = max(next_at, changes["retry_not_before"])
     changes.update(
         sync_status=SyncStatus.RETRYING,
         sync_error=f"{result.error} (attempt {attempts}; next try in {(next_at - now).total_seconds():.0f}s)",

@@ -88,6 +88,7 @@ SYNC_STATE_FIELDS = frozenset(
         "posted_revision",
         "quarantine_until",
         "failing_since",
+        "retry_not_before",
         "remote_duplicates",
         "remote_base",
         "sync_conflicts",
@@ -234,6 +235,9 @@ class Customer(models.Model):
     quarantine_until = models.DateTimeField(null=True, blank=True, editable=False)
     # When the current run of transient failures began: retries go on for RETRY_WINDOW_SECONDS.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # FluentCart's Retry-After: no attempt before this time, even once FluentCart answers again
+    # (``recovery.py`` makes every other waiting row due at once then).
+    retry_not_before = models.DateTimeField(null=True, blank=True, editable=False)
     # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
     remote_duplicates = models.JSONField(_("FluentCart duplicates"), default=list, blank=True, editable=False)
     # The merge base: the pushed fields as FluentCart held them after the last successful push or

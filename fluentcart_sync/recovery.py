@@ -5,7 +5,7 @@ transient failure is due at once, whatever its backoff had grown to.
 sweep sends when rows are waiting and nothing has told it yet that FluentCart is back. A retrying
 row whose last attempt is older than that answer is due: the sweep pushes them at its concurrency
 (and ``--rate``), not all at once. A row still in quarantine (a POST of ours may still land) waits
-for it to end, as always.
+for it to end, as always, and a row FluentCart answered with a ``Retry-After`` waits that long.
 """
 
 from __future__ import annotations
@@ -43,13 +43,16 @@ def answered_at() -> datetime | None:
 
 
 def recovered(now: datetime, answered: datetime | None) -> Q:
-    """Retrying rows that failed before FluentCart last answered (and are out of quarantine)."""
+    """Retrying rows that failed before FluentCart last answered (out of quarantine, and past any
+    ``Retry-After`` FluentCart gave)."""
     from .models import SyncStatus
 
     if answered is None:
         return Q(pk__in=[])
-    return Q(sync_status=SyncStatus.RETRYING, last_attempt_at__lt=answered) & (
-        Q(quarantine_until__isnull=True) | Q(quarantine_until__lte=now)
+    return (
+        Q(sync_status=SyncStatus.RETRYING, last_attempt_at__lt=answered)
+        & (Q(quarantine_until__isnull=True) | Q(quarantine_until__lte=now))
+        & (Q(retry_not_before__isnull=True) | Q(retry_not_before__lte=now))
     )
 
 
@@ -59,7 +62,9 @@ def waiting_since_last_answer(now: datetime | None = None):
     from .models import Customer, SyncStatus
 
     now = now or timezone.now()
-    waiting = Customer.objects.filter(sync_status=SyncStatus.RETRYING, next_attempt_at__gt=now)
+    waiting = Customer.objects.filter(sync_status=SyncStatus.RETRYING, next_attempt_at__gt=now).exclude(
+        retry_not_before__gt=now  # FluentCart said when: a probe cannot make these due sooner
+    )
     answered = answered_at()
     if answered is not None:
         waiting = waiting.filter(last_attempt_at__gte=answered)

@@ -170,3 +170,22 @@ def test_the_sweep_spreads_its_pushes_by_the_rate_given(fake, shipped_retry_poli
     monkeypatch.setattr(fluentcart_sync_due, "push_many", fake_push_many)
     call_command("fluentcart_sync_due", "--run", "--rate", "5", stdout=io.StringIO())
     assert seen["rate"] == 5
+
+
+def test_a_retry_after_fluentcart_gave_is_waited_out_even_once_it_answers(fake, shipped_retry_policy, monkeypatch):
+    clock = Clock(monkeypatch)
+    fake.faults = Faults(rate_limit_rate=1.0, retry_after=120)
+    limited = Customer.objects.create(email="limited@example.com", full_name="Rate Limited")
+    push_customer(limited.pk)
+    assert Customer.objects.get(pk=limited.pk).retry_not_before == clock.now + timedelta(seconds=120)
+
+    fake.faults = Faults()
+    clock.advance(timedelta(seconds=10))
+    recovery.note_answered(clock.now)  # another customer's push went through
+    sent = len(fake.requests_seen)
+    sweep()
+    assert len(fake.requests_seen) == sent, "no probe and no push before the Retry-After"
+    assert Customer.objects.get(pk=limited.pk).sync_status == SyncStatus.RETRYING
+    clock.advance(timedelta(seconds=111))
+    sweep()
+    assert Customer.objects.get(pk=limited.pk).sync_status == SyncStatus.SYNCED

@@ -6,6 +6,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="customer",
+            name="retry_not_before",
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
             model_name="synccircuit",
             name="last_answer_at",
             field=models.DateTimeField(blank=True, null=True),
