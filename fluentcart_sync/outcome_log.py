@@ -17,7 +17,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import Error as DbError  # DatabaseError, and InterfaceError for a closed connection
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -77,7 +78,7 @@ def flush(**kwargs) -> None:
         counts, answered_at = {}, None
         if wrote:
             prune_now_and_then()
-    except DatabaseError as err:
+    except DbError as err:
         # Statistics must never break a push or hide a batch's own error: keep them for next time.
         logger.warning("Could not write the push counts: %s", err)
         with _lock:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError
+from django.db import Error as DbError  # DatabaseError, and InterfaceError for a closed connection
 from django.utils import timezone
 
 logger = logging.getLogger("fluentcart_sync.runs")
@@ -47,7 +47,7 @@ def record(kind: str, *, ok: bool, result: str, duration: float) -> None:
         values["last_success_at"] = now
     try:
         SyncRun.objects.update_or_create(kind=kind, defaults=values)
-    except DatabaseError as err:  # the run's own outcome matters more than its record
+    except DbError as err:  # the run's own outcome matters more than its record
         logger.warning("Could not record the %s run: %s", kind, err)
 
 
