@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,8 +39,6 @@ class SyncCollector:
         since = health.oldest_owed_since()
         age = 0.0
         if since is not None:
-            from django.utils import timezone
-
             age = max(0.0, (timezone.now() - since).total_seconds())
         yield GaugeMetricFamily(
             "fluentcart_sync_oldest_owed_push_age_seconds",
