@@ -104,6 +104,10 @@ class Command(BaseCommand):
         if options["pull_every"] is not None and options["pull_every"] <= 0:
             raise CommandError("--pull-every must be a positive number of seconds.")
         next_pull = time.monotonic()
+        self.stdout.write(
+            f"Sweeping every {options['loop']:g} s; a round with nothing to do says nothing (its last result is "
+            "on the admin's Sync health page)."
+        )
         while True:
             try:
                 self.sweep(options)
