@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import circuit
+from .admin_health import health_view
 from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
@@ -303,7 +304,9 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_urls(self):
         sync = self.admin_site.admin_view(self.sync_now_view)
         resolve = self.admin_site.admin_view(self.resolve_conflict_view)
+        health = self.admin_site.admin_view(partial(health_view, self))
         return [
+            path("health/", health, name="fluentcart_sync_customer_health"),
             path("<path:object_id>/sync/", sync, name="fluentcart_sync_customer_sync"),
             path(
                 "<path:object_id>/conflict/<str:field_name>/",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import connections
 
+from . import outcome_log
 from .claims import release_all
 from .client import FluentCartClient, get_client
 from .outcomes import Outcome, PushResult
@@ -187,6 +188,7 @@ def push_many(
         raise BatchAborted("Interrupted twice: stopped without waiting for the requests in flight", summary) from None
     finally:
         client.gate = previous_gate
+        outcome_log.flush()
         close_stale_connections()
     summary.elapsed = time.monotonic() - started
     if errors:

@@ -350,7 +350,7 @@ def _changes_for(customer: Customer, result: PushResult, token: str = "") -> dic
 def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -> dict[str, Any]:
     """A transient failure keeps the row owed, retrying with backoff until the retry window closes;
     a configuration failure keeps it owed until the circuit closes (never ``failed``)."""
-    changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown}
+    changes: dict[str, Any] = {"outcome_unknown": result.outcome_unknown, "retry_not_before": None}
     if result.posted:
         changes["quarantine_until"] = now + timedelta(seconds=app_settings.quarantine_seconds)
         changes["unanswered_write"] = customer.unanswered_write
@@ -381,7 +381,13 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
         # whatever the backoff of earlier failures would say.
         next_at = max(result.not_before, now)
     else:
-        next_at = now + timedelta(seconds=retry_delay(attempts, result.retry_after))
+        next_at = min(
+            now + timedelta(seconds=retry_delay(attempts)), _not_later_than_the_schedule(customer, now, failing_since)
+        )
+        if result.retry_after is not None:  # FluentCart said how long to wait: never sooner than that
+            cap = min(float(result.retry_after), float(app_settings.RETRY_AFTER_CAP_SECONDS))
+            changes["retry_not_before"] = now + timedelta(seconds=cap)
+            next_at = max(next_at, changes["retry_not_before"])
     changes.update(
         sync_status=SyncStatus.RETRYING,
         sync_error=f"{result.error} (attempt {attempts}; next try in {duration_in_words((next_at - now).total_seconds())})",
@@ -389,6 +395,17 @@ def _retry_changes(customer: Customer, result: PushResult, attempts: int, now) -
         failing_since=Coalesce("failing_since", Value(now)),
     )
     return changes
+
+
+def _not_later_than_the_schedule(customer: Customer, now, failing_since) -> Any:
+    """The latest next attempt allowed: an attempt made before the row was due (a person's retry,
+    the backfill) keeps the time already set, and no wait is longer than the failures have lasted
+    (plus one base delay), so attempts made by hand during an outage do not stretch the backoff."""
+    latest = now + (now - failing_since) + timedelta(seconds=float(app_settings.RETRY_BASE_SECONDS))
+    scheduled = customer.next_attempt_at
+    if customer.sync_status == SyncStatus.RETRYING and scheduled is not None and scheduled > now:
+        latest = min(latest, scheduled)
+    return latest
 
 
 def record_crash(customer: Customer, token: str, error: BaseException) -> PushResult:

@@ -70,6 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "CURRENCY": "USD",
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
     "ADMIN_INLINE_PUSH_LIMIT": 50,
+    # The bearer token that reads /fluentcart/metrics (besides a staff session). Empty: the
+    # FLUENTCART_METRICS_TOKEN environment variable, and if that is unset too, staff only.
+    "METRICS_TOKEN": "",
 }
 
 

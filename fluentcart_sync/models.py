@@ -88,6 +88,7 @@ SYNC_STATE_FIELDS = frozenset(
         "posted_revision",
         "quarantine_until",
         "failing_since",
+        "retry_not_before",
         "remote_duplicates",
         "remote_base",
         "remote_base_stamp",
@@ -236,6 +237,9 @@ class Customer(models.Model):
     quarantine_until = models.DateTimeField(null=True, blank=True, editable=False)
     # When the current run of transient failures began: retries go on for RETRY_WINDOW_SECONDS.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # FluentCart's Retry-After: no attempt before this time, even once FluentCart answers again
+    # (``recovery.py`` makes every other waiting row due at once then).
+    retry_not_before = models.DateTimeField(null=True, blank=True, editable=False)
     # Other FluentCart customers with this email (FluentCart allows duplicates): a person should merge them.
     remote_duplicates = models.JSONField(_("FluentCart duplicates"), default=list, blank=True, editable=False)
     # The merge base: the pushed fields as FluentCart held them after the last successful push or
@@ -397,9 +401,51 @@ class SyncCircuit(models.Model):
     reason = models.TextField(blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     last_probe_at = models.DateTimeField(null=True, blank=True)
+    # When FluentCart last answered a push or a probe: a row whose last failure is older is due at
+    # once, whatever its backoff (``recovery.py``).
+    last_answer_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("FluentCart circuit")
 
     def __str__(self) -> str:
         return f"paused: {self.reason}" if self.is_open else "pushing"
+
+
+class PushOutcomeMinute(models.Model):
+    """How many pushes ended in each outcome, per minute (``outcome_log.py``): the health page's chart
+    and the metrics' counters. Minutes older than a day are folded into one row per outcome at
+    ``TOTALS_MINUTE``, so the counters never go down."""
+
+    minute = models.DateTimeField()
+    outcome = models.CharField(max_length=16)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("push outcomes of a minute")
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "outcome"], name="fluentcart_sync_outcome_minute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.outcome}: {self.count}"
+
+
+class SyncRun(models.Model):
+    """The last run of a recurring job (the sweep, the pull): when it ended, how, and how long it took."""
+
+    SWEEP = "sweep"
+    PULL = "pull"
+
+    kind = models.CharField(max_length=16, primary_key=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(default=0)
+    ok = models.BooleanField(default=True)
+    result = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("last run")
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.finished_at}: {'ok' if self.ok else 'not everything done'}"

@@ -287,6 +287,7 @@ def _refresh(
     changes = _synced_changes(row, payload, merged, theirs, purchases)
     if refused:
         changes.update(_refused_changes(refused, theirs, merge_from))
+        summary.note(f"Customer {row.pk}: {changes['sync_error']}")
     if not _write(row, changes, conflicts=merged.conflicts, summary=summary):
         return BUSY
     return UPDATED if merged.to_django else UNCHANGED
@@ -362,6 +363,7 @@ def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, d
         changes["sync_status"] = SyncStatus.PENDING  # linked, and Django has what FluentCart lacks: pushed next
     if refused:
         changes.update(_refused_changes(refused, theirs, base))
+        summary.note(f"Customer {row.pk}: {changes['sync_error']}")
     written = _write(row, changes, unlinked=True, conflicts=merged.conflicts, summary=summary)
     return LINKED if written else BUSY
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import circuit, signals
+from . import circuit, outcome_log, signals
 from .acceptance import base_without, hold_back, refusal_message, refused_values
 from .claims import claim_and_read, link_collision_message, note_write, record, record_crash, remember_post
 from .client import FluentCartClient, get_client
@@ -108,6 +108,7 @@ def _push_once(
     finally:
         if claims is not None:
             claims.discard(token)
+    outcome_log.count(result)  # the health page's and the metrics' figures, written in batches
     if recorded:
         signals.announce_push(result)  # receivers run once the outcome is on the row; they cannot break it
     if result.configuration_error:

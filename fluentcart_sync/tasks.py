@@ -35,12 +35,14 @@ def push_customer_task(customer_id: int) -> str:
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
     tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
     """
+    from . import outcome_log
     from .batch import close_stale_connections
     from .outcomes import Outcome
     from .push import push_customer  # imports models: keep this module importable before apps are ready
 
     close_stale_connections()  # a worker lives for days: not on a connection the database dropped
     result = push_customer(customer_id, client=_worker_client())
+    outcome_log.flush()
     if result.outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
     return result.outcome.value

@@ -133,6 +133,8 @@ FLUENTCART_SYNC = {
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
     "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
     "CURRENCY": env("FLUENTCART_CURRENCY", default="USD"),
+    # Reads /fluentcart/metrics with `Authorization: Bearer <token>`; unset: staff sessions only.
+    "METRICS_TOKEN": env("FLUENTCART_METRICS_TOKEN", default=""),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------

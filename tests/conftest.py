@@ -90,11 +90,13 @@ def sent(fake, method=None):
 @pytest.fixture(autouse=True)
 def _fresh_circuit_cache():
     """Each process caches whether pushes are paused; a test starts from the database's answer."""
-    from fluentcart_sync import circuit
+    from fluentcart_sync import circuit, outcome_log
 
     circuit.forget_cached_state()
+    outcome_log.discard()  # push counts of an earlier test belong to its rolled-back database
     yield
     circuit.forget_cached_state()
+    outcome_log.discard()
 
 
 REDIS_SERVER = "redis://127.0.0.1:6379"

@@ -118,8 +118,25 @@ def test_runs_worker_and_sweep_beside_the_server_on_any_port_and_stops_them_all(
         time.sleep(1)
     assert status == "synced"
 
+    # Stopping the fake alone simulates FluentCart going away: the demo keeps running.
+    [fake_pid] = [int(line.split()[1]) for line in session_processes(process.pid)
+                  if "manage.py fluentcart_sandbox" in line and "bash" not in line.split()[2]]
+    os.kill(fake_pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any("manage.py fluentcart_sandbox" in line and "bash" not in line.split()[2]
+                                              for line in session_processes(process.pid)):
+        time.sleep(0.5)
+    assert process.poll() is None, "the demo outlives its fake FluentCart"
+    assert requests.get(f"http://127.0.0.1:{port}/signup/", timeout=5).status_code == 200
+    assert (ROOT / "var" / "demo.env").read_text() == f"export PORT={port} FLUENTCART_SANDBOX_PORT={sandbox_port}\n"
+
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=30)
     assert "Demo stopped." in out
+    assert "The fake FluentCart stopped; the demo keeps running" in out
+    # what it printed: the health page, the fault switches, the ports for a second terminal
+    assert f"http://127.0.0.1:{port}/admin/fluentcart_sync/customer/health/" in out
+    assert f"http://127.0.0.1:{sandbox_port}/__sandbox__/faults" in out and "source var/demo.env" in out
+    assert "Swept 0 customers" not in out, "a sweep with nothing to do says nothing"
     time.sleep(0.5)
     assert session_processes(process.pid) == [], "every process the demo started is stopped"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from fluentcart_sync import circuit
@@ -83,9 +84,11 @@ def test_a_link_whose_fluentcart_id_another_row_took_meanwhile_is_still_a_link_c
 
 def test_a_push_that_crashes_every_time_backs_off_and_ends_failed(fake, fluentcart_settings, monkeypatch):
     fluentcart_settings["MAX_ATTEMPTS"] = None
-    fluentcart_settings["RETRY_WINDOW_SECONDS"] = 3600
+    fluentcart_settings["RETRY_WINDOW_SECONDS"] = 24 * 3600
     customer = synced(fake, "bug@example.com", "Bug Report")
     edit(customer.pk, city="Boston")
+    # It has been crashing for two hours already: no wait is capped by a short run of failures.
+    Customer.objects.filter(pk=customer.pk).update_sync_state(failing_since=timezone.now() - timedelta(hours=2))
 
     def crash(self, customer_id):
         raise RuntimeError("a bug in the host's code")
@@ -93,6 +96,7 @@ def test_a_push_that_crashes_every_time_backs_off_and_ends_failed(fake, fluentca
     monkeypatch.setattr(FluentCartClient, "get_customer", crash)
     delays = []
     for _ in range(4):
+        Customer.objects.filter(pk=customer.pk).update_sync_state(next_attempt_at=timezone.now())  # due: the sweep
         push_customer(customer.pk)
         row = Customer.objects.get(pk=customer.pk)
         assert row.sync_status == SyncStatus.RETRYING and "RuntimeError" in row.sync_error
@@ -101,7 +105,7 @@ def test_a_push_that_crashes_every_time_backs_off_and_ends_failed(fake, fluentca
     assert delays[-1] > 2 * 30, "backed off like any failure, not every 30 s"
 
     # The retry window has passed since the first crash: the next one gives up.
-    Customer.objects.filter(pk=customer.pk).update_sync_state(failing_since=timezone.now() - timedelta(hours=2))
+    Customer.objects.filter(pk=customer.pk).update_sync_state(failing_since=timezone.now() - timedelta(hours=25))
     push_customer(customer.pk)
     row = Customer.objects.get(pk=customer.pk)
     assert row.sync_status == SyncStatus.FAILED and row.next_attempt_at is None
@@ -157,7 +161,8 @@ def test_a_403_on_one_row_is_that_rows_failure_and_pushes_go_on(fake, fluentcart
     blocked = Customer.objects.create(email="blocked@example.com", full_name="Bobby Tables")
     others = [Customer.objects.create(email=f"ok{n}@example.com", full_name=f"Okay {n}") for n in range(3)]
 
-    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="1 customers did not sync"):  # exit 1: one is left to retry
+        call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
 
     row = Customer.objects.get(pk=blocked.pk)
     assert row.sync_status == SyncStatus.RETRYING and "403" in row.sync_error
@@ -168,7 +173,8 @@ def test_a_403_on_one_row_is_that_rows_failure_and_pushes_go_on(fake, fluentcart
     # The next sweep rounds: the row is retried when due, and pushes are never paused.
     Customer.objects.filter(pk=blocked.pk).update_sync_state(next_attempt_at=timezone.now())
     circuit.forget_cached_state()
-    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
     assert not circuit.state().open
     assert Customer.objects.get(pk=blocked.pk).sync_attempts == 2
 

@@ -11,7 +11,7 @@ from datetime import timezone as dt_timezone
 
 import pytest
 import responses
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,7 +91,8 @@ def test_a_401_pauses_pushes_and_a_fixed_password_drains_the_queue_without_a_per
     assert push_customer(Customer.objects.first().pk).outcome.value == "paused"
     page = admin_client.get(reverse("admin:fluentcart_sync_customer_changelist")).content.decode()
     assert 'id="fluentcart-paused"' in page and "refused the credentials" in page
-    call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Pushes paused"):  # nothing owed was pushed: exit 1
+        call_command("fluentcart_sync_due", "--run", "--grace", "0", stdout=io.StringIO())
     assert len(fake.requests_seen) == sent_before + 1 and circuit.state().open
 
     fluentcart_settings["APP_PASSWORD"] = APP_PASSWORD  # the operator fixes the setting

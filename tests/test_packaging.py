@@ -60,7 +60,7 @@ def test_wheel_ships_the_whole_app_and_nothing_else(wheel: Path) -> None:
     requires = sorted(line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:"))
     runtime = [r for r in requires if "extra ==" not in r]
     dependencies = [re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in runtime]
-    assert dependencies == ["django", "django-countries", "django-tasks", "requests"]
+    assert dependencies == ["django", "django-countries", "django-tasks", "prometheus-client", "requests"]
     # The range CI runs: Django 5.2 and 6.1, not 6.0.
     assert "!=6.0.*" in next(r for r in runtime if r.lower().startswith("django") and "tasks" not in r)
     assert any("django-tasks" in r and "python_version" in r for r in runtime)

@@ -125,3 +125,28 @@ def test_the_loop_pulls_fluentcarts_changes_every_pull_every_seconds(fake, fluen
                      stderr=io.StringIO())
     assert out.getvalue().count("Pulled 1 FluentCart customers") == 1, "once, then not before an hour"
     assert Customer.objects.get(email="guest@example.com").fluentcart_id == guest["id"]
+
+
+def test_the_loop_says_nothing_when_there_is_nothing_to_do_and_paused_once(fake, fluentcart_settings, monkeypatch):
+    import fluentcart_sync.management.commands.fluentcart_sync_due as command
+    from fluentcart_sync import circuit
+
+    rounds = []
+
+    def stop_after(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            fluentcart_settings["APP_PASSWORD"] = "wrong"
+            circuit.open_circuit("FluentCart refused the credentials")
+        if len(rounds) == 5:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(command.time, "sleep", stop_after)
+    out = io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        call_command("fluentcart_sync_due", "--run", "--loop", "10", stdout=out, stderr=io.StringIO())
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Sweeping every 10 s")
+    assert not any(line.startswith("Swept 0") for line in lines), "no line for a round with nothing to do"
+    assert sum(line.startswith("Pushes paused") for line in lines) == 1, "said once, not every round"
+    assert len(lines) == 2

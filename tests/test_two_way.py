@@ -7,7 +7,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from fluentcart_sync.models import Customer, SyncStatus
@@ -36,9 +36,13 @@ def remote(fake, fluentcart_id):
     return next(c for c in fake.customers() if c["id"] == fluentcart_id)
 
 
-def pull(*args):
+def pull(*args, needs_a_person=False):
     out = io.StringIO()
-    call_command("fluentcart_pull", "--no-progress", *args, stdout=out)
+    if needs_a_person:  # a duplicate in FluentCart, a record not valid here: listed, and exit code 1
+        with pytest.raises(CommandError, match="need a person"):
+            call_command("fluentcart_pull", "--no-progress", *args, stdout=out)
+    else:
+        call_command("fluentcart_pull", "--no-progress", *args, stdout=out)
     return out.getvalue()
 
 
@@ -219,7 +223,7 @@ def test_every_page_is_read_once_and_duplicate_remote_emails_make_one_local_row(
     shop.create_customer(email="TWIN@example.com", full_name="Twin Two", status="active")
     for n in range(205):
         shop.create_customer(email=f"c{n}@example.com", full_name=f"Cust Omer{n}", status="active")
-    text = pull("--concurrency", "3")
+    text = pull("--concurrency", "3", needs_a_person=True)
     assert "206 created" in text and "1 duplicate emails in FluentCart" in text
     assert Customer.objects.get(email__iexact="twin@example.com").fluentcart_id == first["id"]
     pages = sorted(int(r.query["page"]) for r in shop.requests_seen if r.method == "GET")
@@ -230,7 +234,7 @@ def test_every_page_is_read_once_and_duplicate_remote_emails_make_one_local_row(
 def test_customers_this_app_cannot_hold_are_skipped_and_listed(shop):
     shop.create_customer(email="ok@example.com", full_name="Fine Person", status="active")
     shop.create_customer(email="odd@example.com", full_name="Odd <b>Name</b>", status="active")
-    text = pull()
+    text = pull(needs_a_person=True)
     assert "1 created" in text and "1 skipped" in text and "odd@example.com" in text
 
 
@@ -267,8 +271,8 @@ def test_a_page_of_unchanged_customers_costs_one_query_and_no_transaction(shop, 
 def test_a_fluentcart_duplicate_of_an_unchanged_customer_is_still_reported_on_the_next_pull(shop):
     first = shop.create_customer(email="twin@example.com", full_name="Twin One", status="active")
     shop.create_customer(email="TWIN@example.com", full_name="Twin Two", status="active")
-    assert "1 duplicate emails in FluentCart" in pull()
-    text = pull()
+    assert "1 duplicate emails in FluentCart" in pull(needs_a_person=True)
+    text = pull(needs_a_person=True)
     assert "1 unchanged" in text and "1 duplicate emails in FluentCart" in text and "0 created" in text
     assert Customer.objects.get().fluentcart_id == first["id"]
 

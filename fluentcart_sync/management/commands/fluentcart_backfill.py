@@ -96,10 +96,13 @@ class Command(BaseCommand):
         self.write_summary(summary, "finished", already_synced=already_synced)
         if summary.configuration_error:
             raise CommandError(f"Stopped: {summary.configuration_error}")
-        if summary.failed:
+        if summary.failed or summary.owed:
+            # Exit 1 whenever a customer is not in FluentCart yet, even one the sweep will retry by
+            # itself: cron and CI must not read "FluentCart is down" as success.
             raise CommandError(
-                f"{summary.failed} customers did not sync; see their error in the admin "
-                "(FluentCart sync › Customers, filtered by sync status)."
+                f"{summary.failed + summary.owed} customers did not sync "
+                f"({summary.failed} failed or deleted in FluentCart, {summary.owed} left to retry); see their error "
+                "in the admin (FluentCart sync › Customers, filtered by sync status)."
             )
 
     def write_summary(self, summary: BatchSummary, how: str, *, already_synced: int = 0) -> None:

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.commands_support import Progress
 from fluentcart_sync.pull import BUSY, CREATED, DUPLICATE, LINKED, SKIPPED, UNCHANGED, UPDATED, PullSummary, pull
+from fluentcart_sync.runs import record_pull
 
 
 class Command(BaseCommand):
@@ -39,11 +40,17 @@ class Command(BaseCommand):
             if progress is not None:
                 progress.close()
         self.report(summary, dry_run=options["dry_run"])
+        if not options["dry_run"]:
+            record_pull(summary)
         if summary.error:
             raise CommandError(
                 f"{summary.error}. Nothing read so far is lost, and no customer was marked deleted (that needs a "
                 "complete scan); run the pull again."
             )
+        if summary.notes and not options["dry_run"]:
+            # Every note is a customer the pull could not settle: a duplicate in FluentCart, a record
+            # not valid here, a deletion it could not confirm. Each needs a person.
+            raise CommandError(f"{len(summary.notes)} FluentCart customers need a person; see the lines above.")
 
     def report(self, summary: PullSummary, *, dry_run: bool) -> None:
         for note in summary.notes[:50]:

@@ -6,31 +6,36 @@ workers drain a backlog at the backfill's speed; ``--status`` says how much is o
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
-from django.db.models import Count, Min, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
-from fluentcart_sync import circuit
+from fluentcart_sync import circuit, recovery
 from fluentcart_sync.batch import BatchAborted, push_many
 from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
-from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.health import status_snapshot
+from fluentcart_sync.models import Customer, SyncRun, SyncStatus
 from fluentcart_sync.pull import pull
+from fluentcart_sync.runs import record as record_run
+from fluentcart_sync.runs import record_pull, recorded_run
 from fluentcart_sync.tasks import chunked, enqueue_push_chunk
 
 
 def due_customers(*, pending_grace_seconds: float = 60):
     """Pending records older than the grace period (their own task has had its chance), records
-    whose retry time has come, and records whose worker's claim expired."""
+    whose retry time has come, records that failed before FluentCart last answered (an outage that
+    is over: ``recovery.py``), and records whose worker's claim expired."""
     now = timezone.now()
     return Customer.objects.filter(
         Q(sync_status=SyncStatus.PENDING, updated_at__lte=now - timedelta(seconds=pending_grace_seconds))
         | Q(sync_status=SyncStatus.RETRYING, next_attempt_at__lte=now)
+        | recovery.recovered(now, recovery.answered_at())
         | Q(claimed_until__lt=now)
     )
 
@@ -41,6 +46,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--run", action="store_true", help="Push here and now instead of queueing tasks.")
         parser.add_argument("--concurrency", type=int, default=2, metavar="N", help="With --run: requests in flight.")
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=None,
+            metavar="R",
+            help="With --run: at most R requests started per second (spreads the rows an outage held back).",
+        )
         parser.add_argument(
             "--grace",
             type=float,
@@ -53,6 +65,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Only say what is owed (by state, the oldest owed push) and how long the task queue is.",
         )
+        parser.add_argument("--json", action="store_true", help="With --status: one JSON object, for scripts.")
         parser.add_argument(
             "--loop",
             type=float,
@@ -71,17 +84,30 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1.")
+        if options["rate"] is not None and options["rate"] <= 0:
+            raise CommandError("--rate must be a positive number of requests per second.")
+        if options["json"] and not options["status"]:
+            raise CommandError("--json goes with --status.")
         if options["status"]:
             self.status(options)
             return
+        self.quiet_when_idle = options["loop"] is not None
+        self.last_paused_message = ""
         if options["loop"] is None:
-            self.sweep(options)
+            unfinished = self.sweep(options)
+            if unfinished:
+                # 0 only when everything owed and due was pushed: cron must see the rest.
+                raise CommandError(unfinished)
             return
         if options["loop"] <= 0:
             raise CommandError("--loop must be a positive number of seconds.")
         if options["pull_every"] is not None and options["pull_every"] <= 0:
             raise CommandError("--pull-every must be a positive number of seconds.")
         next_pull = time.monotonic()
+        self.stdout.write(
+            f"Sweeping every {options['loop']:g} s; a round with nothing to do says nothing (its last result is "
+            "on the admin's Sync health page)."
+        )
         while True:
             try:
                 self.sweep(options)
@@ -99,11 +125,16 @@ class Command(BaseCommand):
         """FluentCart's changes, deletions and new customers into Django (see fluentcart_pull)."""
         if circuit.is_open():
             return  # FluentCart refuses the configuration: the sweep's probe says when it is back
+        started = time.monotonic()
         try:
             summary = pull()
         except Exception as err:
+            record_run(
+                SyncRun.PULL, ok=False, result=f"{type(err).__name__}: {err}", duration=time.monotonic() - started
+            )
             self.stderr.write(f"Pull failed: {err}")
             return
+        record_pull(summary)
         counts = summary.counts
         self.stdout.write(
             f"Pulled {summary.read} FluentCart customers: {counts['linked']} linked, {counts['updated']} updated, "
@@ -112,27 +143,59 @@ class Command(BaseCommand):
         if summary.error:
             self.stderr.write(f"Pull incomplete: {summary.error}")
 
-    def sweep(self, options) -> None:
+    def say(self, message: str, *, news: bool = True) -> None:
+        """A line of the sweep's log; in a loop, a round with nothing to do says nothing."""
+        if news or not self.quiet_when_idle:
+            self.stdout.write(message)
+
+    def sweep(self, options) -> str:
+        """One round, recorded for the health page. Returns what is left undone ("" if nothing)."""
+        with recorded_run(SyncRun.SWEEP) as run:
+            run.result = self.sweep_once(options)
+            unfinished = run.result if run.result.startswith("!") else ""
+            run.ok = not unfinished
+            run.result = run.result.lstrip("!")
+        return unfinished.lstrip("!")
+
+    def sweep_once(self, options) -> str:
+        """Returns the round's result; one starting with "!" is something left undone."""
         circuit.forget_cached_state()
         if circuit.is_open():
             # Pushes are paused: one request tells whether FluentCart accepts us again.
             if not circuit.probe(get_client()):
-                self.stdout.write(f"Pushes paused, FluentCart still refuses: {circuit.state().reason}")
-                return
+                message = f"Pushes paused, FluentCart still refuses: {circuit.state().reason}"
+                self.say(message, news=message != self.last_paused_message)
+                self.last_paused_message = message
+                return f"!{message}"
+            self.last_paused_message = ""
             self.stdout.write("FluentCart answers again: pushes resumed.")
+        else:
+            answered = recovery.probe_if_waiting(get_client())
+            if answered:
+                # Rows wait on a backoff that an outage stretched: FluentCart is back, so they are due now.
+                self.stdout.write("FluentCart answers again: every customer waiting to retry is due now.")
+            elif answered is False and circuit.is_open():  # the probe was refused the configuration
+                raise CommandError(f"Stopped: {circuit.state().reason}")
         ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
         if options["run"]:
             try:
-                summary = push_many(ids, concurrency=options["concurrency"])
+                summary = push_many(ids, concurrency=options["concurrency"], rate=options["rate"])
             except BatchAborted as aborted:
                 raise CommandError(str(aborted)) from aborted
-            self.stdout.write(
-                f"Swept {summary.total} customers: {summary.pushed} pushed, "
-                f"{summary.counts['retry']} to retry, {summary.counts['failed']} failed."
+            counts = summary.counts
+            message = (
+                f"Swept {summary.total} customers: {summary.pushed} pushed, {counts['retry']} to retry, "
+                f"{counts['failed']} failed"
+                + (f", {counts['missing_remote']} deleted in FluentCart" if counts["missing_remote"] else "")
+                + (f", {counts['paused']} paused" if counts["paused"] else "")
+                + "."
             )
+            self.say(message, news=bool(summary.total))
             if summary.configuration_error:
                 raise CommandError(f"Stopped: {summary.configuration_error}")
-            return
+            if summary.failed or summary.owed:
+                return f"!{message} {summary.failed + summary.owed} customers did not sync."
+            return message
         queued = refused = tasks = 0
         for chunk in chunked(ids):
             if enqueue_push_chunk(chunk):
@@ -140,31 +203,29 @@ class Command(BaseCommand):
                 tasks += 1
             else:
                 refused += len(chunk)
-        self.stdout.write(
-            f"Queued {queued} customers for a push in {tasks} task{'' if tasks == 1 else 's'}"
-            + (f"; the queue refused {refused}." if refused else ".")
+        message = f"Queued {queued} customers for a push in {tasks} task{'' if tasks == 1 else 's'}" + (
+            f"; the queue refused {refused}." if refused else "."
         )
+        self.say(message, news=bool(queued or refused))
         if refused:
             raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")
+        return message
 
     def status(self, options) -> None:
         """What to watch while workers drain a backlog: what is owed, since when, and the queue."""
-        now = timezone.now()
-        owed = Customer.objects.filter(sync_status__in=[SyncStatus.PENDING, SyncStatus.RETRYING])
-        counts = dict(owed.values_list("sync_status").annotate(n=Count("pk")).order_by())
-        due = due_customers(pending_grace_seconds=options["grace"]).count()
-        oldest = owed.aggregate(since=Min(Coalesce("next_attempt_at", "updated_at")))["since"]
-        held = Customer.objects.filter(claimed_until__gte=now).count()
-        failed = Customer.objects.filter(sync_status=SyncStatus.FAILED).count()
-        waiting = f"{(now - oldest).total_seconds():.0f}s" if oldest is not None and oldest <= now else "none"
-        length = queue_length()
+        status = status_snapshot(pending_grace_seconds=options["grace"], queue_length=queue_length())
+        if options["json"]:
+            self.stdout.write(json.dumps(status, sort_keys=True))
+            return
+        waiting = status["oldest_owed_push_age_seconds"]
+        length = status["task_queue_length"]
         self.stdout.write(
-            f"Owed: {counts.get(SyncStatus.PENDING, 0)} pending, {counts.get(SyncStatus.RETRYING, 0)} retrying "
-            f"({due} due now); oldest owed push waiting {waiting}; {held} being pushed; {failed} failed; "
-            f"task queue: {'unknown' if length is None else length} tasks waiting."
+            f"Owed: {status['pending']} pending, {status['retrying']} retrying ({status['due']} due now); oldest owed "
+            f"push waiting {'none' if waiting is None else f'{waiting:.0f}s'}; {status['being_pushed']} being "
+            f"pushed; {status['failed']} failed; task queue: {'unknown' if length is None else length} tasks waiting."
         )
-        if circuit.is_open():
-            self.stdout.write(f"Pushes paused: {circuit.state().reason}")
+        if status["pushes_paused"]:
+            self.stdout.write(f"Pushes paused: {status['paused_reason']}")
 
 
 def queue_length() -> int | None:
