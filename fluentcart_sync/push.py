@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import circuit, signals
+from . import circuit, deletions, signals
 from .claims import claim_and_read, link_collision_message, record, record_crash, remember_post
 from .client import FluentCartClient, get_client
 from .exceptions import (
@@ -107,6 +107,9 @@ def _push_once(
             claims.discard(token)
     if recorded:
         signals.announce_push(result)  # receivers run once the outcome is on the row; they cannot break it
+    elif result.fluentcart_id and result.outcome.succeeded:
+        # The row was deleted while this push linked it: its deletion must know the id it acts on.
+        deletions.adopt_pushed_id(customer_id, result.fluentcart_id)
     if result.configuration_error:
         try:
             circuit.open_circuit(result.error)

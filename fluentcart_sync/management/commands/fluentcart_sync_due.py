@@ -7,6 +7,7 @@ workers drain a backlog at the backfill's speed; ``--status`` says how much is o
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,9 +20,10 @@ from fluentcart_sync import circuit
 from fluentcart_sync.batch import BatchAborted, push_many
 from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
-from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.deletions import DONE, FAILED, RETRY, apply_deletion, due_deletions
+from fluentcart_sync.models import OWED_DELETION_STATES, Customer, CustomerDeletion, DeletionState, SyncStatus
 from fluentcart_sync.pull import pull
-from fluentcart_sync.tasks import chunked, enqueue_push_chunk
+from fluentcart_sync.tasks import chunked, enqueue_deletion, enqueue_push_chunk
 
 
 def due_customers(*, pending_grace_seconds: float = 60):
@@ -120,6 +122,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Pushes paused, FluentCart still refuses: {circuit.state().reason}")
                 return
             self.stdout.write("FluentCart answers again: pushes resumed.")
+        self.sweep_deletions(options)
         ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
         if options["run"]:
             try:
@@ -147,6 +150,22 @@ class Command(BaseCommand):
         if refused:
             raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")
 
+    def sweep_deletions(self, options) -> None:
+        """Deletions owed to FluentCart (``ON_DELETE``) whose task was lost or whose retry is due."""
+        ids = list(iter_ids(due_deletions(pending_grace_seconds=options["grace"])))
+        if not ids:
+            return
+        if options["run"]:
+            client = get_client()
+            outcomes = Counter(apply_deletion(deletion_id, client=client).outcome for deletion_id in ids)
+            self.stdout.write(
+                f"Swept {len(ids)} deletions: {outcomes[DONE]} done in FluentCart, {outcomes[RETRY]} to retry, "
+                f"{outcomes[FAILED]} failed."
+            )
+            return
+        queued = sum(1 for deletion_id in ids if enqueue_deletion(deletion_id))
+        self.stdout.write(f"Queued {queued} deletions for FluentCart.")
+
     def status(self, options) -> None:
         """What to watch while workers drain a backlog: what is owed, since when, and the queue."""
         now = timezone.now()
@@ -163,6 +182,17 @@ class Command(BaseCommand):
             f"({due} due now); oldest owed push waiting {waiting}; {held} being pushed; {failed} failed; "
             f"task queue: {'unknown' if length is None else length} tasks waiting."
         )
+        deletions = dict(
+            CustomerDeletion.objects.filter(state__in=[*OWED_DELETION_STATES, DeletionState.FAILED])
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        if deletions:
+            self.stdout.write(
+                f"Deletions owed to FluentCart: {deletions.get(DeletionState.PENDING, 0)} pending, "
+                f"{deletions.get(DeletionState.RETRYING, 0)} retrying; {deletions.get(DeletionState.FAILED, 0)} failed."
+            )
         if circuit.is_open():
             self.stdout.write(f"Pushes paused: {circuit.state().reason}")
 
