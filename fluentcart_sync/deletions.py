@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -125,24 +125,37 @@ def customer_deleting(sender, instance: Customer, using: str, **kwargs: Any) -> 
     rows = Customer.objects.using(using).filter(pk=instance.pk)
     if transaction.get_connection(using).in_atomic_block:
         rows = rows.select_for_update()
-    row = rows.values("email", "fluentcart_id", "sync_status").first() or {
-        "email": instance.email,
-        "fluentcart_id": instance.fluentcart_id,
-        "sync_status": instance.sync_status,
-    }
+    fields = ("email", "fluentcart_id", "sync_status", "posted_email", "outcome_unknown", "claimed_until")
+    row = rows.values(*fields).first() or {name: getattr(instance, name) for name in fields}
     action = on_delete_policy()
     gone_there = row["sync_status"] == SyncStatus.MISSING_REMOTE
-    owed = action != OnDelete.KEEP and row["fluentcart_id"] is not None and not gone_there
+    email = (row["email"] or "").strip().lower()
+    posted_email, look_until = "", None
+    if row["fluentcart_id"] is None and _may_have_been_created(row):
+        # A POST may have created it, unanswered or still in flight: look its email up until none can land.
+        posted_email = (row["posted_email"] or row["email"] or "").strip().lower()
+        look_until = max(timezone.now(), row["claimed_until"] or timezone.now()) + timedelta(
+            seconds=app_settings.quarantine_seconds
+        )
+    owed = action != OnDelete.KEEP and not gone_there and (row["fluentcart_id"] is not None or bool(posted_email))
     deletion = CustomerDeletion.objects.using(using).create(
         customer_id=instance.pk,
-        email=(row["email"] or "").strip().lower(),
+        email=email,
         fluentcart_id=row["fluentcart_id"],
+        posted_email=posted_email,
+        look_until=look_until,
         action=action,
         state=DeletionState.PENDING if owed else DeletionState.NOTHING,
         error="FluentCart had already deleted this customer." if gone_there and action != OnDelete.KEEP else "",
     )
     if owed:
         _queue_after_commit(deletion.pk, using)
+
+
+def _may_have_been_created(row: dict[str, Any]) -> bool:
+    """An unlinked row that a POST may have reached FluentCart for: one got no answer, or one is in flight."""
+    in_flight = row["claimed_until"] is not None and row["claimed_until"] > timezone.now()
+    return bool(row["outcome_unknown"] or in_flight)
 
 
 def remember(email: str, fluentcart_id: int, action: str) -> CustomerDeletion:
@@ -202,13 +215,13 @@ def remembered_among(customers: Iterable[tuple[int, str]]) -> Remembered:
         return Remembered(frozenset(), frozenset())
     ids = {fluentcart_id for fluentcart_id, _ in pairs}
     emails = {email.strip().lower() for _, email in pairs if email}
-    found = CustomerDeletion.objects.filter(Q(fluentcart_id__in=ids) | Q(email__in=emails)).values_list(
-        "fluentcart_id", "email"
-    )
+    found = CustomerDeletion.objects.filter(
+        Q(fluentcart_id__in=ids) | Q(email__in=emails) | Q(posted_email__in=emails)
+    ).values_list("fluentcart_id", "email", "posted_email")
     rows = list(found)
     return Remembered(
-        frozenset(fluentcart_id for fluentcart_id, _ in rows if fluentcart_id in ids),
-        frozenset(email for _, email in rows if email in emails),
+        frozenset(fluentcart_id for fluentcart_id, _, _ in rows if fluentcart_id in ids),
+        frozenset(email for _, email, posted in rows for email in (email, posted) if email in emails),
     )
 
 
@@ -221,6 +234,8 @@ class DeletionResult:
     deletion_id: int
     error: str = ""
     retry_after: float | None = None
+    #: Not before this time (a POST that got no answer could land until then).
+    not_before: datetime | None = None
     configuration_error: bool = False
     requested: bool = True
 
@@ -267,7 +282,8 @@ def _claim(deletion_id: int) -> tuple[str, CustomerDeletion] | None:
     now = timezone.now()
     token = uuid.uuid4().hex
     taken = (
-        CustomerDeletion.objects.filter(pk=deletion_id, state__in=OWED_DELETION_STATES, fluentcart_id__isnull=False)
+        CustomerDeletion.objects.filter(pk=deletion_id, state__in=OWED_DELETION_STATES)
+        .exclude(fluentcart_id__isnull=True, posted_email="")
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(claimed_until=now + timedelta(seconds=app_settings.LEASE_SECONDS), claim_token=token)
     )
@@ -278,12 +294,45 @@ def _claim(deletion_id: int) -> tuple[str, CustomerDeletion] | None:
 
 
 def _carry_out(client: FluentCartClient, deletion: CustomerDeletion) -> DeletionResult:
-    assert deletion.fluentcart_id is not None  # claimed only with an id
+    if deletion.fluentcart_id is None:
+        found = _find_created(client, deletion)
+        if isinstance(found, DeletionResult):
+            return found
+        deletion.fluentcart_id = found
     if deletion.action == OnDelete.ANONYMIZE:
         return _anonymize(client, deletion.pk, deletion.fluentcart_id)
     if deletion.action == OnDelete.DELETE:
         return _delete(client, deletion.pk, deletion.fluentcart_id)
     return DeletionResult(DONE, deletion.pk, requested=False)
+
+
+def _find_created(client: FluentCartClient, deletion: CustomerDeletion) -> int | DeletionResult:
+    """The FluentCart customer an unanswered POST of the deleted row created, looked up by the exact
+    email it carried; only one that no local customer holds. Until no POST can land any more, not
+    finding it means "look again later"; after that, there is nothing in FluentCart to do."""
+    emails = list(dict.fromkeys(email for email in (deletion.posted_email, deletion.email) if email))
+    for email in emails:
+        matches = sorted(int(match["id"]) for match in client.find_by_email(email))
+        held = set(Customer.objects.filter(fluentcart_id__in=matches).values_list("fluentcart_id", flat=True))
+        free = [fluentcart_id for fluentcart_id in matches if fluentcart_id not in held]
+        if not free:
+            continue
+        first, *others = free
+        taken = CustomerDeletion.objects.filter(pk=deletion.pk, fluentcart_id__isnull=True).update(fluentcart_id=first)
+        if not taken:  # the push that created it told us first
+            first = CustomerDeletion.objects.values_list("fluentcart_id", flat=True).get(pk=deletion.pk) or first
+        for duplicate in others:  # FluentCart stored that POST twice: each copy owes the same
+            remember(email, duplicate, deletion.action)
+        return first
+    if deletion.look_until is not None and deletion.look_until > timezone.now():
+        return DeletionResult(
+            RETRY,
+            deletion.pk,
+            error="A create of this customer got no answer and could still land in FluentCart; looking again",
+            not_before=deletion.look_until,
+            requested=True,
+        )
+    return DeletionResult(DONE, deletion.pk, error="FluentCart never held this customer: nothing to do there.")
 
 
 def _anonymize(client: FluentCartClient, deletion_id: int, fluentcart_id: int) -> DeletionResult:
@@ -371,10 +420,13 @@ def _record(deletion: CustomerDeletion, token: str, result: DeletionResult) -> b
             )
         else:
             delay = 0.0 if result.configuration_error else retry_delay(attempts, result.retry_after)
+            next_at = now + timedelta(seconds=delay)
+            if result.not_before is not None:
+                next_at = min(next_at, max(result.not_before, now))
             changes.update(
                 state=DeletionState.RETRYING,
-                error=f"{result.error} (attempt {attempts}; next try in {delay:.0f}s)",
-                next_attempt_at=now + timedelta(seconds=delay),
+                error=f"{result.error} (attempt {attempts}; next try in {(next_at - now).total_seconds():.0f}s)",
+                next_attempt_at=next_at,
                 failing_since=Coalesce("failing_since", Value(now)),
             )
     written = bool(CustomerDeletion.objects.filter(pk=deletion.pk, claim_token=token).update(**changes))

@@ -424,6 +424,10 @@ class CustomerDeletion(models.Model):
     fluentcart_id = models.PositiveBigIntegerField(
         _("FluentCart id"), null=True, blank=True, db_index=True, editable=False
     )
+    # Deleted before a push linked it, with a POST that got no answer: FluentCart may hold the customer
+    # under the email that POST carried. Looked up (exactly) until ``look_until``, when no POST can land.
+    posted_email = models.CharField(max_length=EMAIL_MAX_LENGTH, blank=True, db_index=True, editable=False)
+    look_until = models.DateTimeField(null=True, blank=True, editable=False)
     action = models.CharField(
         _("in FluentCart"), max_length=16, choices=OnDelete.choices, default=OnDelete.KEEP, editable=False
     )

@@ -356,3 +356,55 @@ def test_on_delete_is_checked(settings, fluentcart_settings):
     assert error.id == "fluentcart_sync.E010" and "purge" in error.msg
     fluentcart_settings["ON_DELETE"] = "anonymize"
     assert check_on_delete() == []
+
+
+# -- deleted while a POST of it got no answer ---------------------------------------------------------
+
+
+def test_a_customer_deleted_after_an_unanswered_create_is_found_by_the_email_posted_and_anonymized(
+    fake, policy, monkeypatch, django_capture_on_commit_callbacks
+):
+    policy("anonymize")
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond", **PERSONAL)
+    answer_lost(monkeypatch, "create_customer")
+    monkeypatch.setattr(FluentCartClient, "find_by_email", lambda self, email: [])  # the look-up misses it too
+    push_customer(customer.pk)
+    monkeypatch.undo()
+    customer.refresh_from_db()
+    assert customer.fluentcart_id is None and customer.outcome_unknown
+    Customer.objects.filter(pk=customer.pk).update(email="amy.pond@example.com")  # edited since: not what was POSTed
+    # Another local customer owns a FluentCart customer too; it must stay as it is.
+    other = pushed_customer(fake, email="rory@example.com", name="Rory Williams")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Customer.objects.filter(pk=customer.pk).delete()
+
+    deletion = CustomerDeletion.objects.get(customer_id=customer.pk)
+    [created] = [c for c in fake.customers() if c["id"] != other.fluentcart_id]
+    assert deletion.fluentcart_id == created["id"] and deletion.state == DeletionState.DONE
+    assert created["email"].endswith("@anonymized.invalid") and created["city"] is None
+    assert remote(fake, other.fluentcart_id)["city"] == "Boston"
+    pull()
+    assert list(Customer.objects.values_list("email", flat=True)) == ["rory@example.com"]
+
+
+def test_a_customer_whose_unanswered_create_never_landed_owes_nothing_once_none_can_land(
+    fake, policy, monkeypatch, fluentcart_settings
+):
+    policy("anonymize")
+    fluentcart_settings["AUTO_PUSH"] = False
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
+    Customer.objects.filter(pk=customer.pk).update_sync_state(outcome_unknown=True, posted_email="amy@example.com")
+    customer.delete()
+    deletion = CustomerDeletion.objects.get()
+    assert deletion.state == DeletionState.PENDING and deletion.posted_email == "amy@example.com"
+
+    assert deletions.apply_deletion(deletion.pk).outcome == deletions.RETRY  # a POST could still land
+    assert [r.method for r in fake.requests_seen] == ["GET"]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    CustomerDeletion.objects.filter(pk=deletion.pk).update(look_until=timezone.now() - timedelta(seconds=1))
+    assert deletions.apply_deletion(deletion.pk).outcome == deletions.DONE
+    assert fake.count() == 0
