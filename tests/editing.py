@@ -14,10 +14,13 @@ from fluentcart_sync.models import Customer
 class Editor:
     """``with Editor(ids):`` edits random customers until the block ends; ``edits`` counts them."""
 
-    def __init__(self, customer_ids: list[int], *, seed: int = 1, pause: float = 0.005):
-        self.customer_ids = customer_ids
+    def __init__(self, customer_ids: list[int], *, seed: int = 1, pause: float = 0.005, delete_every: int = 0):
+        self.customer_ids = list(customer_ids)
         self.random = random.Random(seed)
         self.pause = pause
+        #: Every this many edits, the customer is deleted instead (0: never); ``deleted`` lists them.
+        self.delete_every = delete_every
+        self.deleted: list[int] = []
         self.edits = 0
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
@@ -45,6 +48,11 @@ class Editor:
         close_old_connections()
         customer = Customer.objects.get(pk=self.random.choice(self.customer_ids))
         self.edits += 1
+        if self.delete_every and self.edits % self.delete_every == 0:
+            self.customer_ids.remove(customer.pk)
+            self.deleted.append(customer.pk)
+            customer.delete()
+            return
         customer.city = f"City {self.edits}"
         if self.edits % 3 == 0:
             customer.notes = f"Edit {self.edits}"
