@@ -124,6 +124,7 @@ FLUENTCART_SYNC = {
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
     "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
+    "ON_DELETE": env("FLUENTCART_ON_DELETE", default="keep"),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------
