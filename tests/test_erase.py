@@ -145,3 +145,18 @@ def test_fluentcart_failing_midway_is_finished_by_running_it_again(fake, monkeyp
     assert "Erased" in erase("amy@example.com", "--yes")
     assert remote(fake, customer.fluentcart_id)["email"].endswith("@anonymized.invalid")
     assert CustomerDeletion.objects.get().state == DeletionState.DONE
+
+
+def test_a_fluentcart_customer_another_local_customer_holds_is_left_alone(fake):
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
+    push_customer(customer.pk)
+    customer.refresh_from_db()
+    Customer.objects.filter(pk=customer.pk).update(email="amy.pond@example.com")  # not pushed yet
+
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="Nobody with the email"):
+        call_command("fluentcart_erase", "amy@example.com", "--yes", stdout=io.StringIO(), stderr=err)
+
+    assert f"belongs to local customer #{customer.pk} (amy.pond@example.com)" in err.getvalue()
+    assert remote(fake, customer.fluentcart_id)["email"] == "amy@example.com"
+    assert Customer.objects.exists()

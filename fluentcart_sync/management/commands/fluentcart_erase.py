@@ -35,6 +35,21 @@ class Command(BaseCommand):
         action = OnDelete.DELETE if options["delete"] else OnDelete.ANONYMIZE
         local = list(Customer.objects.with_email(email).order_by("pk"))
         remote = self.find_in_fluentcart(email, local)
+        # A FluentCart customer with this email that another local customer is linked to (its email
+        # changed here since) is that customer's: erasing it here would be undone by its next push.
+        owners = dict(
+            Customer.objects.filter(fluentcart_id__in=[int(c["id"]) for c in remote])
+            .exclude(pk__in=[c.pk for c in local])
+            .values_list("fluentcart_id", "pk")
+        )
+        for customer in remote:
+            if int(customer["id"]) in owners:
+                owner = Customer.objects.get(pk=owners[int(customer["id"])])
+                self.stderr.write(
+                    f"FluentCart customer {customer['id']} has this email but belongs to local customer #{owner.pk} "
+                    f"({owner.email}): left alone. Run fluentcart_erase {owner.email} if it is the same person."
+                )
+        remote = [customer for customer in remote if int(customer["id"]) not in owners]
         owed = list(
             CustomerDeletion.objects.filter(email=email.lower(), fluentcart_id__isnull=False)
             .exclude(fluentcart_id__in=[customer["id"] for customer in remote])
