@@ -408,3 +408,45 @@ def test_a_customer_whose_unanswered_create_never_landed_owes_nothing_once_none_
     CustomerDeletion.objects.filter(pk=deletion.pk).update(look_until=timezone.now() - timedelta(seconds=1))
     assert deletions.apply_deletion(deletion.pk).outcome == deletions.DONE
     assert fake.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deletion_committed_by_another_connection_during_a_create_follows_the_id_it_made(
+    fake, policy, monkeypatch, fluentcart_settings
+):
+    """The same race over two real connections: staff delete the row (and commit) in their own
+    transaction while the worker's POST is answered; the worker's record finds the row gone."""
+    import threading
+
+    from django.db import connection
+
+    policy("anonymize")
+    fluentcart_settings["AUTO_PUSH"] = False  # the push below is the only one
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond", **PERSONAL)
+    fluentcart_settings["AUTO_PUSH"] = True  # the deletion is queued after its commit
+    real = FluentCartClient.create_customer
+    failures = []
+
+    def staff_delete():
+        try:
+            Customer.objects.filter(pk=customer.pk).delete()
+        except BaseException as err:  # handed to the test
+            failures.append(err)
+        finally:
+            connection.close()
+
+    def in_flight(self, *args, **kwargs):
+        answer = real(self, *args, **kwargs)
+        staff = threading.Thread(target=staff_delete)
+        staff.start()
+        staff.join(30)
+        return answer
+
+    monkeypatch.setattr(FluentCartClient, "create_customer", in_flight)
+    push_customer(customer.pk)
+
+    assert not failures, failures
+    [record] = fake.customers()
+    deletion = CustomerDeletion.objects.get()
+    assert record["email"] == f"deleted-{record['id']}@anonymized.invalid"
+    assert (deletion.fluentcart_id, deletion.state) == (record["id"], DeletionState.DONE)
