@@ -27,7 +27,15 @@ from .claims import forget_conflict
 from .client import get_client, site_url
 from .conf import app_settings
 from .merge import DJANGO, FLUENTCART, model_value
-from .models import OWED_DELETION_STATES, PUSHED_MODEL_FIELDS, Customer, CustomerDeletion, DeletionState, SyncStatus
+from .models import (
+    OWED_DELETION_STATES,
+    PUSHED_MODEL_FIELDS,
+    Customer,
+    CustomerDeletion,
+    DeletionState,
+    OnDelete,
+    SyncStatus,
+)
 from .outcomes import Outcome
 from .push import push_customer
 
@@ -256,6 +264,33 @@ class CustomerAdmin(admin.ModelAdmin):
     def sync_now_view(self, request: HttpRequest, object_id: str):
         """POST-only "Sync now": pushes outside any transaction of the change form, then goes back to it."""
         return require_POST(partial(_sync_now, self))(request, object_id)
+
+    # -- deleting ---------------------------------------------------------------------------------
+
+    def delete_model(self, request: HttpRequest, obj: Customer) -> None:
+        super().delete_model(request, obj)
+        self._say_what_deleting_does(request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        super().delete_queryset(request, queryset)
+        self._say_what_deleting_does(request)
+
+    def _say_what_deleting_does(self, request: HttpRequest) -> None:
+        """Staff learn what their deletion does in FluentCart (``ON_DELETE``), and that it is remembered."""
+        policy = app_settings.ON_DELETE
+        if policy == OnDelete.ANONYMIZE:
+            message = _(
+                "Remembered: no pull brings it back. Its FluentCart customer is being anonymized (orders kept); "
+                "see Remembered deletions."
+            )
+        elif policy == OnDelete.DELETE:
+            message = _(
+                "Remembered: no pull brings it back. Its FluentCart customer is being deleted, with its orders; "
+                "see Remembered deletions."
+            )
+        else:
+            message = _("Remembered: no pull brings it back. FluentCart keeps its customer (ON_DELETE is “keep”).")
+        self.message_user(request, message, messages.INFO)
 
     # -- actions ----------------------------------------------------------------------------------
 
