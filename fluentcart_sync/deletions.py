@@ -271,7 +271,7 @@ def apply_deletion(deletion_id: int, *, client: FluentCartClient | None = None) 
     except Exception as err:  # a bug: this record's failure, retried; never the caller's
         logger.exception("Deletion %s crashed", deletion_id)
         result = DeletionResult(RETRY, deletion_id, error=f"Crashed: {type(err).__name__}: {err}"[:2000])
-    if _record(deletion, token, result) and result.outcome == DONE:
+    if _record(deletion, token, result) and result.outcome == DONE and deletion.fluentcart_id is not None:
         signals.announce_deletion(deletion.customer_id, deletion.fluentcart_id, deletion.action, deletion.pk)
     if result.configuration_error:
         circuit.open_circuit(result.error)
@@ -407,7 +407,8 @@ def _record(deletion: CustomerDeletion, token: str, result: DeletionResult) -> b
         failing_since = deletion.failing_since or now
         window = timedelta(seconds=float(app_settings.RETRY_WINDOW_SECONDS))
         max_attempts = app_settings.MAX_ATTEMPTS
-        gave_up = not result.configuration_error and (
+        # Waiting for a create that got no answer to land is not a failure of FluentCart's.
+        gave_up = not (result.configuration_error or result.not_before) and (
             now - failing_since >= window or bool(max_attempts and attempts >= max_attempts)
         )
         if gave_up:
@@ -422,6 +423,7 @@ def _record(deletion: CustomerDeletion, token: str, result: DeletionResult) -> b
             delay = 0.0 if result.configuration_error else retry_delay(attempts, result.retry_after)
             next_at = now + timedelta(seconds=delay)
             if result.not_before is not None:
+                # Look again with the backoff, and once more when no create can land any more.
                 next_at = min(next_at, max(result.not_before, now))
             changes.update(
                 state=DeletionState.RETRYING,
