@@ -453,3 +453,21 @@ def test_a_deletion_committed_by_another_connection_during_a_create_follows_the_
     deletion = CustomerDeletion.objects.get()
     assert record["email"] == f"deleted-{record['id']}@anonymized.invalid"
     assert (deletion.fluentcart_id, deletion.state) == (record["id"], DeletionState.DONE)
+
+
+def test_the_sweep_queues_owed_deletions_as_tasks(fake, policy, fluentcart_settings):
+    policy("delete")
+    fluentcart_settings["AUTO_PUSH"] = False
+    customer = pushed_customer(fake)
+    customer_fluentcart_id = customer.fluentcart_id
+    customer.delete()
+    status = io.StringIO()
+    call_command("fluentcart_sync_due", "--status", stdout=status)
+    assert "Deletions owed to FluentCart: 1 pending" in status.getvalue()
+
+    out = io.StringIO()
+    call_command("fluentcart_sync_due", "--grace", "0", stdout=out)  # the test settings run tasks at once
+
+    assert "Queued 1 deletions for FluentCart." in out.getvalue()
+    assert remote(fake, customer_fluentcart_id) is None
+    assert CustomerDeletion.objects.get().state == DeletionState.DONE
