@@ -90,13 +90,14 @@ def main() -> int:
     from django.db.models import Min
     from django.utils import timezone
 
-    from fluentcart_sync.models import Customer, SyncStatus
+    from fluentcart_sync.models import Customer, CustomerDeletion, SyncStatus
     from fluentcart_sync.payloads import PUSHED_FIELDS, build_payload
     from fluentcart_sync.sandbox.audit import audit, stale_fields
     from tests.editing import Editor
 
     call_command("migrate", verbosity=0)
     Customer.objects.all().delete()
+    CustomerDeletion.objects.all().delete()  # a fresh run: the last run's customers are not "deleted here"
     fake, site = start_fake(args)
     try:
         settings.FLUENTCART_SYNC = {

@@ -31,7 +31,15 @@ from .display import moment_in_words, money
 from .edit_guard import StaleEditGuardForm
 from .forms import CustomerAdminForm
 from .merge import DJANGO, FLUENTCART, model_value
-from .models import PUSHED_MODEL_FIELDS, Customer, SyncStatus
+from .models import (
+    OWED_DELETION_STATES,
+    PUSHED_MODEL_FIELDS,
+    Customer,
+    CustomerDeletion,
+    DeletionState,
+    OnDelete,
+    SyncStatus,
+)
 from .names import NAME_FIELDS
 from .outcomes import Outcome
 from .push import push_customer
@@ -325,6 +333,33 @@ class CustomerAdmin(admin.ModelAdmin):
         """POST-only "Sync now": pushes outside any transaction of the change form, then goes back to it."""
         return require_POST(partial(_sync_now, self))(request, object_id)
 
+    # -- deleting ---------------------------------------------------------------------------------
+
+    def delete_model(self, request: HttpRequest, obj: Customer) -> None:
+        super().delete_model(request, obj)
+        self._say_what_deleting_does(request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        super().delete_queryset(request, queryset)
+        self._say_what_deleting_does(request)
+
+    def _say_what_deleting_does(self, request: HttpRequest) -> None:
+        """Staff learn what their deletion does in FluentCart (``ON_DELETE``), and that it is remembered."""
+        policy = app_settings.ON_DELETE
+        if policy == OnDelete.ANONYMIZE:
+            message = _(
+                "Remembered: no pull brings it back. Its FluentCart customer is being anonymized (orders kept); "
+                "see Remembered deletions."
+            )
+        elif policy == OnDelete.DELETE:
+            message = _(
+                "Remembered: no pull brings it back. Its FluentCart customer is being deleted, with its orders; "
+                "see Remembered deletions."
+            )
+        else:
+            message = _("Remembered: no pull brings it back. FluentCart keeps its customer (ON_DELETE is “keep”).")
+        self.message_user(request, message, messages.INFO)
+
     # -- actions ----------------------------------------------------------------------------------
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
@@ -528,3 +563,111 @@ def _resolve_conflict(model_admin: CustomerAdmin, request: HttpRequest, object_i
         forget_conflict(customer.pk, name)
     model_admin.message_user(request, message, messages.SUCCESS)
     return HttpResponseRedirect(change_url)
+
+
+#: Badge colours per deletion state, as for customers: green done, blue/amber owed, red needs a person.
+DELETION_BADGE_COLOURS: dict[str, tuple[str, str]] = {
+    DeletionState.NOTHING: ("#eee", "#444"),
+    DeletionState.PENDING: ("#e7eefc", "#2559b8"),
+    DeletionState.RETRYING: ("#fff4d6", "#8a5a00"),
+    DeletionState.DONE: ("#e3f8ec", "#146c43"),
+    DeletionState.FAILED: ("#fde8e8", "#b42318"),
+}
+
+
+@admin.register(CustomerDeletion)
+class CustomerDeletionAdmin(admin.ModelAdmin):
+    """Deleted customers the pull must not bring back, and what each still owes FluentCart.
+
+    Read-only; deleting a record *forgets* the deletion, so the next pull may bring the customer back.
+    """
+
+    list_display = ("email_cut", "fluentcart_link", "action", "state_badge", "error_short", "deleted_at", "done_at")
+    list_filter = ("state", "action")
+    search_fields = ("email", "=fluentcart_id")
+    actions = ["forget", "retry_in_fluentcart"]
+    readonly_fields = (
+        "email",
+        "fluentcart_id",
+        "customer_id",
+        "action",
+        "state",
+        "error",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "deleted_at",
+        "done_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # remembered by deleting a customer, or by fluentcart_erase
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # written only by the deletion engine
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "forget" says what deleting a record means
+        return actions
+
+    @admin.display(description=gettext_lazy("email"), ordering="email")
+    def email_cut(self, obj: CustomerDeletion) -> str:
+        return cut(obj.email)
+
+    @admin.display(description=gettext_lazy("FluentCart id"), ordering="fluentcart_id")
+    def fluentcart_link(self, obj: CustomerDeletion) -> str:
+        if not obj.fluentcart_id:
+            return "–"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            fluentcart_customer_url(obj.fluentcart_id),
+            obj.fluentcart_id,
+        )
+
+    @admin.display(description=gettext_lazy("state"), ordering="state")
+    def state_badge(self, obj: CustomerDeletion) -> str:
+        background, colour = DELETION_BADGE_COLOURS.get(obj.state, ("#eee", "#333"))
+        label = DeletionState(obj.state).label if obj.state in DeletionState.values else obj.state
+        return format_html(
+            '<span class="fluentcart-badge" style="background:{};color:{};padding:2px 8px;border-radius:10px;'
+            'font-weight:600;white-space:nowrap;font-size:11px">{}</span>',
+            background,
+            colour,
+            label,
+        )
+
+    @admin.display(description=gettext_lazy("last error"))
+    def error_short(self, obj: CustomerDeletion) -> str:
+        return cut(obj.error, "fluentcart-cut fluentcart-cut-error")
+
+    @admin.action(
+        description=gettext_lazy("Forget the selected deletions (the next pull may bring them back)"),
+        permissions=["delete"],
+    )
+    def forget(self, request: HttpRequest, queryset: QuerySet[CustomerDeletion]) -> None:
+        owed = queryset.filter(state__in=OWED_DELETION_STATES).count()
+        count, _deleted = queryset.delete()
+        message = _("Forgot %(count)d deletions: the next pull may bring those customers back.") % {"count": count}
+        if owed:
+            message += " " + _(
+                "%(owed)d of them still owed FluentCart their anonymization or deletion; it will not happen."
+            ) % {"owed": owed}
+        self.message_user(request, message, messages.WARNING if owed else messages.SUCCESS)
+
+    def has_sync_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("fluentcart_sync.sync_customer")
+
+    @admin.action(description=gettext_lazy("Retry in FluentCart"), permissions=["sync"])
+    def retry_in_fluentcart(self, request: HttpRequest, queryset: QuerySet[CustomerDeletion]) -> None:
+        from .deletions import DONE, apply_deletion, retry
+
+        ids = list(queryset.values_list("pk", flat=True))
+        retry(ids)
+        outcomes = [apply_deletion(deletion_id).outcome for deletion_id in ids]
+        done = outcomes.count(DONE)
+        level = messages.SUCCESS if done == len(ids) else messages.WARNING
+        self.message_user(
+            request, _("%(done)d of %(count)d done in FluentCart.") % {"done": done, "count": len(ids)}, level
+        )

@@ -182,3 +182,23 @@ def check_payload_hook(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         message = _("FLUENTCART_SYNC['PAYLOAD_HOOK'] %(path)r is not callable.") % {"path": path}
         return [checks.Error(message, hint=hint, id="fluentcart_sync.E009")]
     return []
+
+
+@checks.register("fluentcart_sync")
+def check_on_delete(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from .models import OnDelete
+
+    value = app_settings.ON_DELETE
+    if value in OnDelete.values:
+        return []
+    return [
+        checks.Error(
+            _("FLUENTCART_SYNC['ON_DELETE'] is %(value)r, not one of %(choices)s.")
+            % {"value": value, "choices": ", ".join(repr(choice) for choice in OnDelete.values)},
+            hint=_(
+                "'keep' (the default) leaves FluentCart alone, 'anonymize' replaces the customer's personal data "
+                "there and keeps its orders, 'delete' deletes it with its orders (docs/deletion.md)."
+            ),
+            id="fluentcart_sync.E010",
+        )
+    ]

@@ -181,6 +181,14 @@ class FluentCartClient:
             )
         return body["data"]
 
+    def delete_customer(self, customer_id: int) -> None:
+        """FluentCart's bulk action ``delete_customers`` for this one id: the only delete there is,
+        and it deletes the customer's orders too. A 500 with ``code`` 400 means FluentCart found
+        no such customer."""
+        self._request(
+            "POST", "/customers/do-bulk-action", json={"action": "delete_customers", "customer_ids": [int(customer_id)]}
+        )
+
     def list_customers(
         self, *, page: int = 1, per_page: int = MAX_PER_PAGE, search: str | None = None, ascending: bool = True
     ) -> CustomerPage:

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "CONFLICT_POLICY": "django",
     # A pull creates a local customer for each FluentCart customer Django does not have.
     "PULL_CREATES_CUSTOMERS": True,
+    # What deleting a customer in Django does in FluentCart: "keep" (nothing), "anonymize" (personal
+    # fields replaced, the id and orders kept) or "delete" (FluentCart deletes its orders with it).
+    "ON_DELETE": "keep",
     # How often a process re-reads whether the circuit is open (pushes paused).
     "CIRCUIT_CHECK_SECONDS": 5,
     # Dotted path to a callable (customer, payload) -> payload that adds FluentCart fields to what is

@@ -29,6 +29,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .names import one_name
@@ -449,3 +450,75 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.finished_at}: {'ok' if self.ok else 'not everything done'}"
+
+
+# -- deletions (deletions.py) ------------------------------------------------------------------------
+
+
+class OnDelete(models.TextChoices):
+    """What a deletion in Django does in FluentCart (the ``ON_DELETE`` setting)."""
+
+    KEEP = "keep", _("Keep in FluentCart")
+    ANONYMIZE = "anonymize", _("Anonymize in FluentCart")
+    DELETE = "delete", _("Delete in FluentCart, with its orders")
+
+
+class DeletionState(models.TextChoices):
+    NOTHING = "nothing", _("Nothing to do in FluentCart")
+    PENDING = "pending", _("Owed to FluentCart")
+    RETRYING = "retrying", _("Waiting to retry")
+    DONE = "done", _("Done in FluentCart")
+    FAILED = "failed", _("Failed: needs attention")
+
+
+#: Deletion states the sweep works on.
+OWED_DELETION_STATES = (DeletionState.PENDING, DeletionState.RETRYING)
+
+
+class CustomerDeletion(models.Model):
+    """A deleted customer, remembered: the FluentCart id and email it was linked to.
+
+    No pull re-creates or re-links a remembered deletion; forgetting it (deleting this record) lets
+    the next pull bring the customer back. The row is also the outbox of what the deletion owes
+    FluentCart (``action``), written only by ``deletions.py`` under a claim, as pushes are.
+    """
+
+    customer_id = models.PositiveBigIntegerField(_("local customer id"), null=True, blank=True, editable=False)
+    # Lower-cased, so a pull matches a page of emails in one query without an expression index.
+    email = models.CharField(_("email"), max_length=EMAIL_MAX_LENGTH, blank=True, db_index=True, editable=False)
+    fluentcart_id = models.PositiveBigIntegerField(
+        _("FluentCart id"), null=True, blank=True, db_index=True, editable=False
+    )
+    # Deleted before a push linked it, with a POST that got no answer: FluentCart may hold the customer
+    # under the email that POST carried. Looked up (exactly) until ``look_until``, when no POST can land.
+    posted_email = models.CharField(max_length=EMAIL_MAX_LENGTH, blank=True, db_index=True, editable=False)
+    look_until = models.DateTimeField(null=True, blank=True, editable=False)
+    action = models.CharField(
+        _("in FluentCart"), max_length=16, choices=OnDelete.choices, default=OnDelete.KEEP, editable=False
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=DeletionState.choices,
+        default=DeletionState.NOTHING,
+        db_index=True,
+        editable=False,
+    )
+    deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now, editable=False)
+    done_at = models.DateTimeField(_("done in FluentCart at"), null=True, blank=True, editable=False)
+    error = models.TextField(_("last error"), blank=True, editable=False)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0, editable=False)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = _("remembered deletion")
+        verbose_name_plural = _("remembered deletions")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="fluentcart_sync_deletion_due")]
+
+    def __str__(self) -> str:
+        return self.email or f"FluentCart customer {self.fluentcart_id}"

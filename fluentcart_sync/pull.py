@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from . import signals
+from . import deletions, signals
 from .acceptance import base_without, hold_back, refusal_message, refused_values
 from .claims import add_conflicts
 from .client import CustomerPage, FluentCartClient, get_client
@@ -57,7 +57,7 @@ from .payloads import build_payload, payload_fingerprint, purchase_figures
 logger = logging.getLogger("fluentcart_sync.pull")
 
 #: What each FluentCart customer led to (the summary's vocabulary).
-UNCHANGED, UPDATED, LINKED, CREATED, BUSY, DUPLICATE, SKIPPED = (
+UNCHANGED, UPDATED, LINKED, CREATED, BUSY, DUPLICATE, SKIPPED, DELETED_HERE = (
     "unchanged",
     "updated",
     "linked",
@@ -65,6 +65,7 @@ UNCHANGED, UPDATED, LINKED, CREATED, BUSY, DUPLICATE, SKIPPED = (
     "busy",
     "duplicate_remote",
     "skipped",
+    "deleted_here",  # a remembered deletion (deletions.py): never created or linked again
 )
 
 _DELETED_MESSAGE = (
@@ -189,6 +190,10 @@ def apply_page(
     work: list[tuple[int, dict[str, Any], Customer | None]] = [
         (remote_id, remote, linked.get(remote_id)) for remote_id, remote in by_id.items() if remote_id not in settled
     ]
+    # Customers deleted in Django are never created or linked again (one query, only if some are unlinked).
+    remembered = deletions.remembered_among(
+        (remote_id, text(remote.get("email"))) for remote_id, remote, row in work if row is None
+    )
     to_create: list[Customer] = []
     creating: dict[str, int] = {}  # email -> the FluentCart id a new local customer is made from
     now = timezone.now()
@@ -199,6 +204,8 @@ def apply_page(
                 row = None  # the stranger is a FluentCart-only customer, or links by its email
             if row is not None:
                 outcome = _refresh(row, remote, summary, now, dry_run=dry_run, client=client)
+            elif remembered.holds(remote_id, text(remote.get("email"))):
+                outcome = DELETED_HERE
             else:
                 email = text(remote.get("email")).lower()
                 row = by_email.get(email)

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import circuit, outcome_log, signals
+from . import circuit, deletions, outcome_log, signals
 from .acceptance import base_without, hold_back, refusal_message, refused_values
 from .claims import claim_and_read, link_collision_message, note_write, record, record_crash, remember_post
 from .client import FluentCartClient, get_client
@@ -111,6 +111,9 @@ def _push_once(
     outcome_log.count(result)  # the health page's and the metrics' figures, written in batches
     if recorded:
         signals.announce_push(result)  # receivers run once the outcome is on the row; they cannot break it
+    elif result.fluentcart_id and result.outcome.succeeded:
+        # The row was deleted while this push linked it: its deletion must know the id it acts on.
+        deletions.adopt_pushed_id(customer_id, result.fluentcart_id)
     if result.configuration_error:
         try:
             circuit.open_circuit(result.error)

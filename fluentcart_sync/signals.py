@@ -13,6 +13,10 @@ an outcome that was rolled back is never announced. A receiver that raises is lo
   failures that are retried by themselves are not announced.
 - ``customer_pulled(customer_id, fields)``: FluentCart's changes were copied into Django,
   ``{field: value}`` as now stored, by a pull or by the merge of a push.
+- ``customer_deleted_remotely(customer_id, fluentcart_id, action, deletion_id)``: FluentCart confirmed
+  what a deletion owed it: ``action`` is ``"anonymize"`` or ``"delete"``; ``customer_id`` is the
+  deleted local customer's (None for a FluentCart customer that ``fluentcart_erase`` found alone),
+  ``deletion_id`` the ``CustomerDeletion`` that remembers it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ logger = logging.getLogger("fluentcart_sync.signals")
 customer_pushed = Signal()
 customer_push_failed = Signal()
 customer_pulled = Signal()
+customer_deleted_remotely = Signal()
 
 
 def announce_push(result: PushResult) -> None:
@@ -55,11 +60,18 @@ def announce_pull(customer_id: int, fields: dict[str, Any]) -> None:
         _announce(customer_pulled, customer_id, fields=dict(fields))
 
 
-def _announce(signal: Signal, customer_id: int, **kwargs: Any) -> None:
+def announce_deletion(customer_id: int | None, fluentcart_id: int | None, action: str, deletion_id: int) -> None:
+    """Announce that FluentCart anonymized or deleted the customer a deletion was linked to."""
+    _announce(
+        customer_deleted_remotely, customer_id, fluentcart_id=fluentcart_id, action=action, deletion_id=deletion_id
+    )
+
+
+def _announce(signal: Signal, customer_id: int | None, **kwargs: Any) -> None:
     transaction.on_commit(partial(_send, signal, customer_id, kwargs), using=router.db_for_write(Customer))
 
 
-def _send(signal: Signal, customer_id: int, kwargs: dict[str, Any]) -> None:
+def _send(signal: Signal, customer_id: int | None, kwargs: dict[str, Any]) -> None:
     for receiver, response in signal.send_robust(sender=Customer, customer_id=customer_id, **kwargs):
         if isinstance(response, Exception):
             logger.error(
@@ -75,4 +87,5 @@ _NAMES = {
     id(customer_pushed): "customer_pushed",
     id(customer_push_failed): "customer_push_failed",
     id(customer_pulled): "customer_pulled",
+    id(customer_deleted_remotely): "customer_deleted_remotely",
 }

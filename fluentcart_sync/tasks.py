@@ -141,3 +141,51 @@ def enqueue_push_chunk(customer_ids: list[int]) -> bool:
         )
         return False
     return True
+
+
+@task()
+def apply_deletion_task(deletion_id: int) -> str:
+    """Carry out what a customer's deletion owes FluentCart (``ON_DELETE``); returns the outcome.
+    Failures are recorded on the ``CustomerDeletion``; a retry is queued for its time when the
+    backend can defer tasks, and the sweep finds it otherwise."""
+    from .batch import close_stale_connections
+    from .deletions import RETRY, apply_deletion
+
+    close_stale_connections()
+    result = apply_deletion(deletion_id, client=_worker_client())
+    if result.outcome == RETRY:
+        _enqueue_deletion_retry(deletion_id)
+    return result.outcome
+
+
+def _enqueue_deletion_retry(deletion_id: int) -> bool:
+    from .models import CustomerDeletion, DeletionState
+
+    try:
+        if not task_backends[app_settings.TASK_BACKEND].supports_defer:
+            return False
+    except Exception:
+        logger.exception(
+            "Unknown task backend %r; the sweep will retry deletion %s", app_settings.TASK_BACKEND, deletion_id
+        )
+        return False
+    row = (
+        CustomerDeletion.objects.filter(pk=deletion_id, state=DeletionState.RETRYING).values("next_attempt_at").first()
+    )
+    if row is None or row["next_attempt_at"] is None:
+        return False
+    return enqueue_deletion(deletion_id, run_after=row["next_attempt_at"])
+
+
+def enqueue_deletion(deletion_id: int, *, run_after: datetime | None = None) -> bool:
+    """Queue a deletion's work in FluentCart; False (logged) if the queue refused it. Never raises."""
+    try:
+        backend_alias = app_settings.TASK_BACKEND
+        the_task = apply_deletion_task.using(backend=backend_alias)
+        if run_after is not None and task_backends[backend_alias].supports_defer:
+            the_task = the_task.using(run_after=run_after)
+        the_task.enqueue(deletion_id)
+    except Exception:
+        logger.exception("Could not enqueue deletion %s for FluentCart; the sweep will pick it up", deletion_id)
+        return False
+    return True

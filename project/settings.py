@@ -135,6 +135,7 @@ FLUENTCART_SYNC = {
     "CURRENCY": env("FLUENTCART_CURRENCY", default="USD"),
     # Reads /fluentcart/metrics with `Authorization: Bearer <token>`; unset: staff sessions only.
     "METRICS_TOKEN": env("FLUENTCART_METRICS_TOKEN", default=""),
+    "ON_DELETE": env("FLUENTCART_ON_DELETE", default="keep"),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------

@@ -14,10 +14,13 @@ from fluentcart_sync.models import Customer
 class Editor:
     """``with Editor(ids):`` edits random customers until the block ends; ``edits`` counts them."""
 
-    def __init__(self, customer_ids: list[int], *, seed: int = 1, pause: float = 0.005):
-        self.customer_ids = customer_ids
+    def __init__(self, customer_ids: list[int], *, seed: int = 1, pause: float = 0.005, delete_every: int = 0):
+        self.customer_ids = list(customer_ids)
         self.random = random.Random(seed)
         self.pause = pause
+        #: Every this many edits, the customer is deleted instead (0: never); ``deleted`` lists them.
+        self.delete_every = delete_every
+        self.deleted: list[int] = []
         self.edits = 0
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
@@ -45,6 +48,11 @@ class Editor:
         close_old_connections()
         customer = Customer.objects.get(pk=self.random.choice(self.customer_ids))
         self.edits += 1
+        if self.delete_every and self.edits % self.delete_every == 0:
+            self.customer_ids.remove(customer.pk)
+            self.deleted.append(customer.pk)
+            customer.delete()
+            return
         customer.city = f"City {self.edits}"
         if self.edits % 3 == 0:
             customer.notes = f"Edit {self.edits}"
@@ -74,6 +82,8 @@ class AdminFormEditor(Editor):
         close_old_connections()
         pk = self.random.choice(self.customer_ids)
         shown = Customer.objects.filter(pk=pk).values(*FORM_FIELDS).first()
+        if shown is None:
+            return  # deleted meanwhile
         self._stop.wait(self.pause * 4)  # the form is open
         self.edits += 1
         data = {name: value or "" for name, value in shown.items()}
@@ -82,7 +92,7 @@ class AdminFormEditor(Editor):
         response = self.client.post(reverse("admin:fluentcart_sync_customer_change", args=[pk]), data)
         if response.status_code == 200 and b"changed while you edited it" in response.content:
             self.refused += 1
-        elif response.status_code != 302:
+        elif response.status_code != 302:  # a customer deleted while the form was open also redirects
             raise AssertionError(f"admin save of customer {pk}: HTTP {response.status_code}")
 
 

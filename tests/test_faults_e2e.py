@@ -1,6 +1,7 @@
 """Exactly once under faults, over real HTTP: the shipped fake FluentCart answers 5xx, 429 with
 Retry-After, slow answers past the client's timeout (after storing the customer), and dropped
-connections (before and after storing), while the sweep keeps going until everything is synced."""
+connections (before and after storing), while the sweep keeps going until everything is synced, and
+customers deleted meanwhile (``ON_DELETE = "anonymize"``) are anonymized there and nothing else is."""
 
 import io
 import time
@@ -11,10 +12,11 @@ from django.db.models import Min
 from django.test import Client
 from django.utils import timezone
 
-from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.deletions import is_anonymized
+from fluentcart_sync.models import OWED_DELETION_STATES, Customer, CustomerDeletion, DeletionState, SyncStatus
 from fluentcart_sync.payloads import PUSHED_FIELDS, build_payload
 from fluentcart_sync.sandbox import Faults
-from fluentcart_sync.sandbox.audit import stale_fields
+from fluentcart_sync.sandbox.audit import audit, stale_fields
 
 from .e2e_support import exactly_once, make_customers, served_fake
 from .editing import AdminFormEditor, Editor, Puller
@@ -51,7 +53,17 @@ def sweep_once() -> None:
         call_command("fluentcart_sync_due", "--run", "--grace", "0", "--concurrency", "8", stdout=io.StringIO())
     except CommandError:
         pass  # exit 1: some customers are left to retry, which the next run does
-    due = Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
+    due = min(
+        (
+            moment
+            for moment in (
+                Customer.objects.filter(sync_status=SyncStatus.RETRYING).aggregate(due=Min("next_attempt_at"))["due"],
+                owed_deletions().aggregate(due=Min("next_attempt_at"))["due"],
+            )
+            if moment is not None
+        ),
+        default=None,
+    )
     if due is not None:
         time.sleep(min(2.0, max(0.0, (due - timezone.now()).total_seconds())))
 
@@ -69,31 +81,44 @@ def pull_until_complete(attempts: int = 20) -> None:
 
 
 def sweep_until_synced(deadline_seconds: float = 120) -> int:
-    """Run the sweep as cron would, waiting for the earliest retry time between runs; returns the runs."""
+    """Run the sweep as cron would, waiting for the earliest retry time between runs, until no push
+    and no deletion is owed; returns the runs."""
     deadline = time.monotonic() + deadline_seconds
     runs = 0
-    while Customer.objects.unsynced().exists():
-        assert time.monotonic() < deadline, f"not synced in time: {Customer.objects.unsynced().count()} left"
+    while Customer.objects.unsynced().exists() or owed_deletions().exists():
+        assert time.monotonic() < deadline, (
+            f"not synced in time: {Customer.objects.unsynced().count()} pushes and "
+            f"{owed_deletions().count()} deletions left"
+        )
         sweep_once()
         runs += 1
     return runs
 
 
-def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edits(chaos, django_user_model):
+def owed_deletions():
+    return CustomerDeletion.objects.filter(state__in=OWED_DELETION_STATES)
+
+
+def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edits(
+    chaos, fluentcart_settings, django_user_model
+):
+    fluentcart_settings["ON_DELETE"] = "anonymize"
     make_customers(CUSTOMERS)
     staff = Client()
     staff.force_login(django_user_model.objects.create_superuser("staff", "staff@example.com", "x"))
     ids = list(Customer.objects.values_list("pk", flat=True))
-    # While the faults run, someone keeps editing random customers (city, notes, email), staff save
-    # change forms opened a moment earlier, and pulls bring FluentCart's records back.
-    with Editor(ids, seed=9) as editor, AdminFormEditor(ids, staff, seed=11, pause=0.02) as forms, Puller(
-        ids, pause=0.2
-    ) as puller:
+    # While the faults run, someone keeps editing random customers (city, notes, email) and deletes one
+    # now and then (its FluentCart customer is owed an anonymization, even mid-push), staff save change
+    # forms opened a moment earlier, and pulls bring FluentCart's records back.
+    with Editor(ids, seed=9, delete_every=7) as editor, AdminFormEditor(
+        ids, staff, seed=11, pause=0.02
+    ) as forms, Puller(ids, pause=0.2) as puller:
         for _ in range(4):
             sweep_once()
     for worker in (editor, forms, puller):
         assert not worker.errors, worker.errors
-    assert editor.edits > 20 and forms.edits > 5 and puller.edits >= 1, (editor.edits, forms.edits, puller.edits)
+    assert editor.edits > 20 and editor.deleted, editor.edits
+    assert forms.edits > 5 and puller.edits >= 1, (forms.edits, puller.edits)
     runs = 4 + sweep_until_synced()
     pull_until_complete()
     assert not Customer.objects.unsynced().exists()
@@ -102,9 +127,23 @@ def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edi
     local = [{"fluentcart_id": c.fluentcart_id, **build_payload(c)} for c in Customer.objects.all()]
     assert stale_fields(local, chaos.customers(), PUSHED_FIELDS) == {}
 
-    result = exactly_once(chaos)
+    # Every deleted customer's FluentCart record holds no personal data; no other was touched (above:
+    # each holds its own customer's data), and FluentCart holds nobody else.
+    deleted = CustomerDeletion.objects.filter(customer_id__in=editor.deleted)
+    assert deleted.count() == len(editor.deleted)
+    assert set(deleted.values_list("state", flat=True)) <= {DeletionState.DONE, DeletionState.NOTHING}
+    remote_by_id = {c["id"]: c for c in chaos.customers()}
+    anonymized = {c["id"] for c in remote_by_id.values() if c["email"].endswith("@anonymized.invalid")}
+    for deletion in deleted.exclude(fluentcart_id=None):
+        record = remote_by_id[deletion.fluentcart_id]
+        assert is_anonymized(deletion.fluentcart_id, record), record
+    assert anonymized == set(deleted.exclude(fluentcart_id=None).values_list("fluentcart_id", flat=True))
+    assert deleted.filter(attempts__gt=1).exists()  # deletions met the faults too, and were retried
+    remaining = [c for c in chaos.customers() if c["id"] not in anonymized]
+
+    result = audit(Customer.objects.values_list("email", "fluentcart_id", "sync_status"), remaining)
     assert result.ok, result.summary() + f"; duplicated: {list(result.duplicated.items())[:5]}"
-    assert result.synced == CUSTOMERS == chaos.count()
+    assert result.synced == CUSTOMERS - len(editor.deleted) == len(remaining)
     assert runs > 1  # retries were needed, and the sweep found them
 
     # The faults really happened, on creates too.

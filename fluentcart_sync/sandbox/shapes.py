@@ -33,6 +33,7 @@ COUNTRY_NAMES = {
     "JP": "Japan",
     "KR": "South Korea",
     "MX": "Mexico",
+    "NG": "Nigeria",
     "NL": "Netherlands",
     "NO": "Norway",
     "NZ": "New Zealand",
@@ -48,6 +49,45 @@ COUNTRY_NAMES = {
 }
 
 STATE_NAMES = {
+    "NG": {
+        "AB": "Abia",
+        "FC": "Abuja",
+        "AD": "Adamawa",
+        "AK": "Akwa Ibom",
+        "AN": "Anambra",
+        "BA": "Bauchi",
+        "BY": "Bayelsa",
+        "BE": "Benue",
+        "BO": "Borno",
+        "CR": "Cross River",
+        "DE": "Delta",
+        "EB": "Ebonyi",
+        "ED": "Edo",
+        "EK": "Ekiti",
+        "EN": "Enugu",
+        "GO": "Gombe",
+        "IM": "Imo",
+        "JI": "Jigawa",
+        "KD": "Kaduna",
+        "KN": "Kano",
+        "KT": "Katsina",
+        "KE": "Kebbi",
+        "KO": "Kogi",
+        "KW": "Kwara",
+        "LA": "Lagos",
+        "NA": "Nasarawa",
+        "NI": "Niger",
+        "OG": "Ogun",
+        "ON": "Ondo",
+        "OS": "Osun",
+        "OY": "Oyo",
+        "PL": "Plateau",
+        "RI": "Rivers",
+        "SO": "Sokoto",
+        "TA": "Taraba",
+        "YO": "Yobe",
+        "ZA": "Zamfara",
+    },
     "US": {
         "AL": "Alabama",
         "AK": "Alaska",
@@ -116,6 +156,20 @@ STATE_NAMES = {
 }
 
 
+# Without a country FluentCart still expands a state code, from every country's states at once, a later
+# country code winning [live 1.5.2: "ON" became "Ondo", Nigeria's, not Canada's "Ontario"].
+ANY_COUNTRY_STATE_NAMES = {code: name for country in sorted(STATE_NAMES) for code, name in STATE_NAMES[country].items()}
+
+
+def state_name(country: str | None, state: str | None) -> str | None:
+    """The ``state`` of ``formatted_address``: the state's name where the code is known, else as stored."""
+    if not state:
+        return state
+    if not country:
+        return ANY_COUNTRY_STATE_NAMES.get(state, state)
+    return STATE_NAMES.get(country, {}).get(state, state)
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -139,8 +193,7 @@ def _computed(values: dict[str, Any], site_url: str) -> dict[str, Any]:
     """The trailing keys every shape shares: full_name, photo, country_name, formatted_address, user_link."""
     name = full_name(values.get("first_name"), values.get("last_name"))
     country = country_name(values.get("country"))
-    state = values.get("state")
-    state = STATE_NAMES.get(values.get("country") or "", {}).get(state or "", state)
+    state = state_name(values.get("country"), values.get("state"))
     user_id = values.get("user_id")
     return {
         "full_name": name,

@@ -14,7 +14,9 @@ import re
 import secrets
 import sqlite3
 import threading
+import unicodedata
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Iterable
 
 # Column widths of fct_customers that silently cut values (varchar(192) / varchar(45)).
@@ -122,10 +124,35 @@ def _escape_like(term: str) -> str:
 
 
 def _cut(column: str, value: Any) -> Any:
+    if column == "aov":
+        return money(value)
     width = WIDTHS.get(column)
     if width is not None and isinstance(value, str) and len(value) > width:
         return value[:width]
     return value
+
+
+def money(value: Any) -> str | None:
+    """``aov`` as its decimal(…, 2) column stores it: "12" is "12.00". WordPress runs MySQL without
+    strict mode, so text that is not a number is stored as 0.00 instead of refused."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return "0.00"
+    if not amount.is_finite():
+        return "0.00"
+    return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def fold(value: Any) -> str | None:
+    """Text as MariaDB's utf8mb4_unicode_520_ci compares it: case and accents ignored ("Ångström"
+    matches "angstrom"), and ß as ss."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", str(value))
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
 class CustomerStore:
@@ -141,6 +168,7 @@ class CustomerStore:
         self.lock = threading.RLock()
         self._db = sqlite3.connect(self.path or ":memory:", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._db.create_function("fold", 1, fold, deterministic=True)
         if self.path:
             # WAL + NORMAL survives a killed process (not a power cut) and keeps writes cheap.
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -338,15 +366,17 @@ def _search_clause(term: str) -> tuple[str, list[Any]]:
     if match:
         return _id_filter(match.group(1), match.group(2).strip())
     # The name part escapes LIKE wildcards; the email part does not, which is FluentCart's
-    # `_`-matches-anything quirk. SQLite's LIKE is case-insensitive (ASCII) like MySQL's collation.
-    parts = ["search_name LIKE ? ESCAPE '\\'"]
-    params: list[Any] = [f"%{_escape_like(term)}%"]
+    # `_`-matches-anything quirk. Both sides are folded as MariaDB's collation compares: case and
+    # accents ignored (a search for "Angstrom" finds "Ångström").
+    folded = fold(term) or ""
+    parts = ["fold(search_name) LIKE ? ESCAPE '\\'"]
+    params: list[Any] = [f"%{_escape_like(folded)}%"]
     if _NUMERIC.match(term):
         parts.append("CAST(id AS TEXT) LIKE ?")
         params.append(f"%{term}%")
     if " " not in term:
-        parts.append("email LIKE ?")
-        params.append(f"%{term}%")
+        parts.append("fold(email) LIKE ?")
+        params.append(f"%{folded}%")
     return " WHERE " + " OR ".join(parts), params
 
 

@@ -33,8 +33,12 @@ JSON_TYPE = "application/json; charset=UTF-8"
 MODES = ("ok", "unauthorized", "forbidden", "no_route")
 LOG_SIZE = 10_000
 # The Allow header a real site sends on these routes (WordPress lists the route's methods).
+# WordPress lists the methods of the route it matched. FluentCart registers GET /customers/{id} apart
+# from the update route, so a GET of one customer says `Allow: GET` [live 1.5.2].
 _ALLOW_CUSTOMERS = "GET, POST"
-_ALLOW_ONE = "PUT, GET"
+_ALLOW_ONE = "GET"
+_ALLOW_UPDATE = "PUT, GET"
+_ALLOW_BULK = "POST"
 _NUMERIC_CUSTOMER = re.compile(r"^/customers/\d+$")
 
 FORBIDDEN_MESSAGE = "Sorry, you are not allowed to do that."
@@ -361,8 +365,7 @@ class FakeFluentCart:
 
     def _with_allow(self, reply: Reply, request: _Request, user: str | None) -> Reply:
         """WordPress's Allow header: the route's methods the caller may use, so only for the API user."""
-        route = request.route or ""
-        allow = _ALLOW_CUSTOMERS if route == "/customers" else _ALLOW_ONE if _NUMERIC_CUSTOMER.match(route) else ""
+        allow = _allow(request.method, request.route or "")
         if allow and user == API_USER and self.mode != "forbidden":
             reply.headers["Allow"] = allow
         return reply
@@ -396,6 +399,17 @@ class FakeFluentCart:
         self.requests_seen.append(SeenRequest(request.method, path, body, request.query, reply.status))
         with self._stats_lock:
             self.stats[f"{request.method} {reply.status}"] += 1
+
+
+def _allow(method: str, route: str) -> str:
+    """The methods of the route WordPress matched (its Allow header), "" for none."""
+    if route == "/customers":
+        return _ALLOW_CUSTOMERS
+    if route == "/customers/do-bulk-action":
+        return _ALLOW_BULK
+    if not _NUMERIC_CUSTOMER.match(route):
+        return ""
+    return _ALLOW_ONE if method == "GET" else _ALLOW_UPDATE
 
 
 def _forbidden(status: int) -> dict[str, Any]:

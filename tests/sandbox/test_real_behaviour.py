@@ -2,6 +2,7 @@
 verbatim from the live site), then the Allow headers and the user without FluentCart permissions."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -148,9 +149,13 @@ def test_allow_headers_on_the_customer_routes(call):
     assert call("POST", "/customers", {})[1]["Allow"] == "GET, POST"
     created = call("POST", "/customers", JANE)
     assert created[1]["Allow"] == "GET, POST"
-    assert call("GET", "/customers/1")[1]["Allow"] == "PUT, GET"
-    assert call("GET", "/customers/99")[1]["Allow"] == "PUT, GET"
+    # Live 1.5.2: a GET of one customer says `Allow: GET`, a bulk action `Allow: POST`.
+    assert call("GET", "/customers/1")[1]["Allow"] == "GET"
+    assert call("GET", "/customers/99")[1]["Allow"] == "GET"
     assert call("PUT", "/customers/1", dict(JANE, id=1))[1]["Allow"] == "PUT, GET"
+    bulk = {"action": "change_customer_status", "customer_ids": [1], "new_status": "inactive"}
+    assert call("POST", "/customers/do-bulk-action", bulk)[1]["Allow"] == "POST"
+    assert call("POST", "/customers/do-bulk-action", {"action": "delete_customers", "customer_ids": [1]})[1]["Allow"] == "POST"
 
 
 def test_no_allow_header_for_callers_without_the_permission(call, fake):
@@ -214,3 +219,40 @@ def test_the_server_answers_a_bad_content_length(fake):
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             sock.sendall(b"POST /wp-json/fluent-cart/v2/customers HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
             assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+
+
+# -- search, aov and state names as live 1.5.2 answers them -----------------------------------------------
+
+
+def test_search_ignores_accents_as_mariadbs_collation_does(call, fake):
+    fake.create_customer(email="anders@example.com", full_name="Anders Ångström")
+    fake.create_customer(email="zoe@example.com", full_name="Zoë Müller")
+    fake.create_customer(email="other@example.com", full_name="Someone Else")
+
+    def found(term):
+        route = "/customers?" + urlencode({"search": term, "sort_type": "asc"})
+        return [c["email"] for c in call.json("GET", route)[1]["customers"]["data"]]
+
+    assert found("Angstrom") == ["anders@example.com"]
+    assert found("ångström") == ["anders@example.com"]
+    assert found("zoe muller") == ["zoe@example.com"]
+    assert found("MÜLLER") == ["zoe@example.com"]
+
+
+def test_aov_is_returned_with_two_decimals(call, fake):
+    fake.create_customer(email="jane@example.com", full_name="Jane Smith", aov="12")
+    fake.create_customer(email="john@example.com", full_name="John Smith", aov="7.5")
+    assert [c["aov"] for c in fake.customers()] == ["12.00", "7.50"]
+    _, data = call.json("PUT", "/customers/1", {"id": 1, "email": "jane@example.com", "full_name": "Jane Smith", "aov": "3"})
+    assert data["data"]["aov"] == "3.00"
+    assert call.json("GET", "/customers/1")[1]["customer"]["aov"] == "3.00"
+
+
+def test_a_state_code_without_a_country_is_expanded_as_live(fake):
+    without = fake.create_customer(email="a@example.com", full_name="A A", state="ON")
+    canadian = fake.create_customer(email="b@example.com", full_name="B B", state="ON", country="CA")
+    unknown = fake.create_customer(email="c@example.com", full_name="C C", state="Somewhere")
+    assert without["formatted_address"]["state"] == "Ondo"  # Nigeria's ON: later countries win
+    assert canadian["formatted_address"]["state"] == "Ontario"
+    assert unknown["formatted_address"]["state"] == "Somewhere"
+    assert without["state"] == "ON"  # stored as sent

@@ -5,7 +5,18 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.commands_support import Progress
-from fluentcart_sync.pull import BUSY, CREATED, DUPLICATE, LINKED, SKIPPED, UNCHANGED, UPDATED, PullSummary, pull
+from fluentcart_sync.pull import (
+    BUSY,
+    CREATED,
+    DELETED_HERE,
+    DUPLICATE,
+    LINKED,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    PullSummary,
+    pull,
+)
 from fluentcart_sync.runs import record_pull
 
 
@@ -63,5 +74,10 @@ class Command(BaseCommand):
             f"{verb} read {summary.read} FluentCart customers: {counts[LINKED]} linked, {counts[UPDATED]} updated, "
             f"{counts[CREATED]} created, {summary.conflicts} conflicts, {summary.deleted_remotely} deleted remotely, "
             f"{counts[UNCHANGED]} unchanged, {counts[BUSY]} being pushed (left to their push), "
-            f"{counts[DUPLICATE]} duplicate emails in FluentCart, {counts[SKIPPED]} skipped."
+            f"{counts[DUPLICATE]} duplicate emails in FluentCart, {counts[SKIPPED]} skipped"
+            + (
+                f", {counts[DELETED_HERE]} deleted here (remembered: not brought back)."
+                if counts[DELETED_HERE]
+                else "."
+            )
         )

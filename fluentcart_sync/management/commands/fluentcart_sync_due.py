@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from fluentcart_sync import circuit, recovery
 from fluentcart_sync.batch import BatchAborted, push_many
 from fluentcart_sync.client import get_client
 from fluentcart_sync.commands_support import iter_ids
+from fluentcart_sync.deletions import DONE, FAILED, RETRY, apply_deletion, due_deletions
 from fluentcart_sync.health import status_snapshot
-from fluentcart_sync.models import Customer, SyncRun, SyncStatus
+from fluentcart_sync.models import OWED_DELETION_STATES, Customer, CustomerDeletion, DeletionState, SyncRun, SyncStatus
 from fluentcart_sync.pull import pull
 from fluentcart_sync.runs import record as record_run
 from fluentcart_sync.runs import record_pull, recorded_run
-from fluentcart_sync.tasks import chunked, enqueue_push_chunk
+from fluentcart_sync.tasks import chunked, enqueue_deletion, enqueue_push_chunk
 
 
 def due_customers(*, pending_grace_seconds: float = 60):
@@ -176,6 +178,7 @@ class Command(BaseCommand):
                 self.stdout.write("FluentCart answers again: every customer waiting to retry is due now.")
             elif answered is False and circuit.is_open():  # the probe was refused the configuration
                 raise CommandError(f"Stopped: {circuit.state().reason}")
+        self.sweep_deletions(options)
         ids = iter_ids(due_customers(pending_grace_seconds=options["grace"]))
         if options["run"]:
             try:
@@ -211,6 +214,22 @@ class Command(BaseCommand):
             raise CommandError("The task queue refused some pushes; they stay due and the next sweep tries again.")
         return message
 
+    def sweep_deletions(self, options) -> None:
+        """Deletions owed to FluentCart (``ON_DELETE``) whose task was lost or whose retry is due."""
+        ids = list(iter_ids(due_deletions(pending_grace_seconds=options["grace"])))
+        if not ids:
+            return
+        if options["run"]:
+            client = get_client()
+            outcomes = Counter(apply_deletion(deletion_id, client=client).outcome for deletion_id in ids)
+            self.stdout.write(
+                f"Swept {len(ids)} deletions: {outcomes[DONE]} done in FluentCart, {outcomes[RETRY]} to retry, "
+                f"{outcomes[FAILED]} failed."
+            )
+            return
+        queued = sum(1 for deletion_id in ids if enqueue_deletion(deletion_id))
+        self.stdout.write(f"Queued {queued} deletions for FluentCart.")
+
     def status(self, options) -> None:
         """What to watch while workers drain a backlog: what is owed, since when, and the queue."""
         status = status_snapshot(pending_grace_seconds=options["grace"], queue_length=queue_length())
@@ -224,6 +243,17 @@ class Command(BaseCommand):
             f"push waiting {'none' if waiting is None else f'{waiting:.0f}s'}; {status['being_pushed']} being "
             f"pushed; {status['failed']} failed; task queue: {'unknown' if length is None else length} tasks waiting."
         )
+        deletions = dict(
+            CustomerDeletion.objects.filter(state__in=[*OWED_DELETION_STATES, DeletionState.FAILED])
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        if deletions:
+            self.stdout.write(
+                f"Deletions owed to FluentCart: {deletions.get(DeletionState.PENDING, 0)} pending, "
+                f"{deletions.get(DeletionState.RETRYING, 0)} retrying; {deletions.get(DeletionState.FAILED, 0)} failed."
+            )
         if status["pushes_paused"]:
             self.stdout.write(f"Pushes paused: {status['paused_reason']}")
 
