@@ -70,6 +70,20 @@ def end_quarantine(pk):
     Customer.objects.filter(pk=pk).update(quarantine_until=timezone.now() - timedelta(seconds=1))
 
 
+def post_lands_unanswered(monkeypatch):
+    """The next POSTs are stored by FluentCart but get no answer, and the look-up right after finds
+    nothing yet (FluentCart's search lags): the push ends with an unknown outcome, quarantined.
+    ``monkeypatch.undo()`` ends it."""
+    real = FluentCartClient.create_customer
+
+    def lands_unanswered(self, payload):
+        real(self, payload)
+        raise FluentCartTimeout("FluentCart did not answer POST /customers completely within 2s")
+
+    monkeypatch.setattr(FluentCartClient, "find_by_email", lambda self, email: [])
+    monkeypatch.setattr(FluentCartClient, "create_customer", lands_unanswered)
+
+
 def while_listing(monkeypatch, action):
     """Run ``action`` after the pull has read page 1 from FluentCart, before it applies it."""
     real = FluentCartClient.list_customers
@@ -260,14 +274,7 @@ def test_a_form_saved_over_a_field_that_changed_since_it_was_opened_says_so(fake
 def test_the_link_with_our_own_unanswered_post_merges_against_what_it_sent(fake, monkeypatch, fluentcart_settings):
     fluentcart_settings["CONFLICT_POLICY"] = "fluentcart"
     amy = Customer.objects.create(email="amy@example.com", full_name="Amy Pond", city="Boston", notes="call first")
-    real = FluentCartClient.create_customer
-
-    def lands_unanswered(self, payload):
-        real(self, payload)
-        raise FluentCartTimeout("FluentCart did not answer POST /customers completely within 2s")
-
-    monkeypatch.setattr(FluentCartClient, "find_by_email", lambda self, email: [])
-    monkeypatch.setattr(FluentCartClient, "create_customer", lands_unanswered)
+    post_lands_unanswered(monkeypatch)
     assert push_customer(amy.pk).outcome == Outcome.RETRY
     monkeypatch.undo()
     edit(amy.pk, notes="", city="Denver")  # cleared and changed after the POST went out
@@ -337,14 +344,7 @@ def test_an_unanswered_put_is_quarantined_and_a_later_edit_survives_when_it_land
 
 def test_a_push_refused_locally_keeps_the_memory_of_an_unanswered_post(fake, monkeypatch):
     amy = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
-    real = FluentCartClient.create_customer
-
-    def lands_unanswered(self, payload):
-        real(self, payload)
-        raise FluentCartTimeout("FluentCart did not answer POST /customers completely within 2s")
-
-    monkeypatch.setattr(FluentCartClient, "find_by_email", lambda self, email: [])
-    monkeypatch.setattr(FluentCartClient, "create_customer", lands_unanswered)
+    post_lands_unanswered(monkeypatch)
     push_customer(amy.pk)
     monkeypatch.undo()
     edit(amy.pk, full_name="", first_name="", last_name="")  # invalid for a moment: no name
