@@ -62,9 +62,15 @@ DEFAULTS: dict[str, Any] = {
     # The sweep and large admin selections queue one task per chunk of this many customers (a save
     # still queues one task for its customer) ...
     "TASK_CHUNK_SIZE": 100,
-    # ... which pushes them with this many requests in flight, on a connection pool of that size
-    # kept by the worker process.
-    "TASK_CONCURRENCY": 8,
+    # ... which pushes them with this many requests in flight. None: as many as FluentCart answers
+    # well, found by the worker process as it goes (up to MAX_CONCURRENCY); a number fixes it.
+    "TASK_CONCURRENCY": None,
+    # The most requests in flight an adaptive limit may reach (the backfill without --concurrency,
+    # tasks without TASK_CONCURRENCY), and the size of their connection pool.
+    "MAX_CONCURRENCY": 16,
+    # A worker that takes a customer's task while other pushes are owed pushes up to this many of
+    # them with it, concurrently (0: each task pushes its own customer only).
+    "COALESCE_LIMIT": 100,
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
     "ADMIN_INLINE_PUSH_LIMIT": 50,
 }

@@ -3,12 +3,14 @@
 Tasks only make a push happen sooner: the customer's row is the record of what is owed, so a lost
 or failed enqueue delays a push (the sweep finds it) but never drops it.
 
-Two tasks. A save queues ``push_customer_task`` for its one customer. The sweep and large admin
-selections queue ``push_customers_task`` with a chunk of ``TASK_CHUNK_SIZE`` ids, pushed with
-``TASK_CONCURRENCY`` requests in flight by the backfill's engine (``batch.push_many``): one task per
-customer would spend more on the queue than on FluentCart. Claims keep workers apart, so any number
-of workers can drain the same backlog. Both tasks use one client per worker process, so its
-connection pool outlives the task (with a worker that forks per job, such as RQ's default, it
+Two tasks. A save queues ``push_customer_task`` for its one customer; a worker that takes it while
+other pushes are owed pushes those too (``coalesce.py``). The sweep and large admin selections queue
+``push_customers_task`` with a chunk of ``TASK_CHUNK_SIZE`` ids. Both push many customers with the
+backfill's engine (``batch.push_many``): one task per customer would spend more on the queue and
+on FluentCart's round trip than on the push. Claims keep workers apart, so any number of workers
+can drain the same backlog. Both tasks use one client and one concurrency limit per worker process
+(``TASK_CONCURRENCY``, or adaptive: ``limiter.py``), so its connection pool and what it learnt of
+FluentCart's capacity outlive the task (with a worker that forks per job, such as RQ's default, they
 cannot: see docs/deployment.md).
 """
 
@@ -30,20 +32,28 @@ logger = logging.getLogger("fluentcart_sync.tasks")
 
 @task()
 def push_customer_task(customer_id: int) -> str:
-    """Push one customer; returns the outcome's name. Failures are recorded on the row, not raised.
+    """Push one customer, and the other pushes owed now with it (``coalesce.py``); returns the
+    outcome's name of this customer's push. Failures are recorded on the rows, not raised.
 
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
-    tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
+    tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time. So are the
+    others' failures, when their time comes.
     """
     from .batch import close_stale_connections
+    from .coalesce import push_coalesced
     from .outcomes import Outcome
     from .push import push_customer  # imports models: keep this module importable before apps are ready
 
     close_stale_connections()  # a worker lives for days: not on a connection the database dropped
-    result = push_customer(customer_id, client=_worker_client())
-    if result.outcome == Outcome.RETRY:
+    client, limit = _worker_client()
+    if _runs_in_the_caller():
+        # The immediate backend pushes inside the save's request: that request pushes its own customer only.
+        outcome = push_customer(customer_id, client=client).outcome
+    else:
+        outcome, _ = push_coalesced(customer_id, client=client, limit=limit, most=app_settings.COALESCE_LIMIT)
+    if outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
-    return result.outcome.value
+    return outcome.value
 
 
 @task()
@@ -56,26 +66,45 @@ def push_customers_task(customer_ids: list[int]) -> dict[str, int]:
     from .batch import close_stale_connections, push_many
 
     close_stale_connections()
-    concurrency = max(1, app_settings.TASK_CONCURRENCY)
-    summary = push_many(customer_ids, concurrency=concurrency, client=_worker_client())
+    client, limit = _worker_client()
+    summary = push_many(customer_ids, limit=limit, client=client)
     return dict(summary.counts)
 
 
 def _worker_client():
-    """One client per worker process (and per settings): its connection pool, sized for a chunk's
-    requests in flight, and resolved environment are reused by every task the process runs."""
+    """One client and one concurrency limit per worker process (and per settings): the connection
+    pool, the resolved environment and what the limit learnt of FluentCart's capacity are reused by
+    every task the process runs."""
     from .client import get_client
+    from .limiter import limit_for
 
-    pool_size = max(1, app_settings.TASK_CONCURRENCY)
-    key = (app_settings.URL, app_settings.USERNAME, app_settings.APP_PASSWORD, app_settings.timeout, pool_size)
+    fixed = app_settings.TASK_CONCURRENCY
+    key = (
+        app_settings.URL,
+        app_settings.USERNAME,
+        app_settings.APP_PASSWORD,
+        app_settings.timeout,
+        fixed,
+        app_settings.MAX_CONCURRENCY,
+    )
     cached = _clients.get(key)
     if cached is None:
         _clients.clear()
-        cached = _clients[key] = get_client(pool_size=pool_size)
+        limit = limit_for(fixed)
+        cached = _clients[key] = (get_client(pool_size=limit.maximum), limit)
     return cached
 
 
 _clients: dict = {}
+
+
+def _runs_in_the_caller() -> bool:
+    """Whether the configured backend runs tasks at once, in the process that queued them."""
+    try:
+        backend = task_backends[app_settings.TASK_BACKEND]
+    except Exception:
+        return True  # the push is already running: without a known backend, keep it to its customer
+    return type(backend).__name__ == "ImmediateBackend"
 
 
 def enqueue_retry(customer_id: int) -> bool:

@@ -123,7 +123,10 @@ FLUENTCART_SYNC = {
     "CREATE_CUSTOMER_FOR_NEW_USERS": env.bool("FLUENTCART_CREATE_CUSTOMER_FOR_NEW_USERS", default=True),
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
-    "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
+    # Unset: adaptive, up to MAX_CONCURRENCY; a number fixes the requests in flight of every task.
+    "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=None),
+    "MAX_CONCURRENCY": env.int("FLUENTCART_MAX_CONCURRENCY", default=16),
+    "COALESCE_LIMIT": env.int("FLUENTCART_COALESCE_LIMIT", default=100),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------
