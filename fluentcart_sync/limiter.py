@@ -109,7 +109,7 @@ class AdaptiveLimit:
 
     @property
     def current(self) -> int:
-        return int(self.limit)
+        return int(self.limit + 1e-9)  # n steps of 1/n make one whole, whatever the rounding
 
     @property
     def maximum(self) -> int:
@@ -130,7 +130,7 @@ class AdaptiveLimit:
         if self._smoothed > self.tolerance * baseline:
             self._decrease(self.easing)
         elif saturated:
-            self._set(self.limit + (1.0 if self.slow_start else 1.0 / self.limit))
+            self._set(self.limit + (1.0 if self.slow_start else 1.0 / self.current))
 
     def overloaded(self) -> None:
         """A 429, a 5xx, a timeout or a lost connection: the host refuses work."""
