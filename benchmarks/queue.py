@@ -68,9 +68,10 @@ def environment(options, backend: str, sandbox: Sandbox) -> dict[str, str]:
         "FLUENTCART_APP_PASSWORD": PASSWORD,
         "FLUENTCART_LOG_LEVEL": "ERROR",
         "FLUENTCART_TASK_CHUNK_SIZE": str(options.chunk_size),
-        "FLUENTCART_TASK_CONCURRENCY": str(options.concurrency),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
+        # Unset: each worker finds FluentCart's capacity (the adaptive limit), as in production by default.
+        **({"FLUENTCART_TASK_CONCURRENCY": str(options.task_concurrency)} if options.task_concurrency else {}),
     }
 
 
@@ -105,6 +106,19 @@ def child_sweeper() -> None:
     out = io.StringIO()
     call_command("fluentcart_sync_due", "--grace", "0", stdout=out)
     print(out.getvalue().strip().splitlines()[-1], flush=True)
+
+
+def child_saver(count: int) -> None:
+    """Set up, say ready, then on a line from stdin save ``count`` new customers one by one, as a
+    signup burst does: each save commits and queues its own push task."""
+    import django
+
+    django.setup()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(count):
+        customer(i).save()
+    print("saved", flush=True)
 
 
 class Workers:
@@ -189,10 +203,31 @@ def customer(i: int):
     return Customer(**fields)
 
 
+#: The tests' mark on a Redis database held by one run (tests/conftest.py): the benchmark holds its
+#: database the same way, so that it never empties one a test run is using, nor a test run its own.
+REDIS_LOCK = "fluentcart-sync-test-run"
+
+
+def claim_redis(url: str) -> None:
+    import redis
+
+    if not redis.Redis.from_url(url).set(REDIS_LOCK, f"benchmark {os.getpid()}", nx=True, ex=3600):
+        raise SystemExit(f"{url} is held by a test run or another benchmark: pass another --redis-url")
+
+
+def release_redis(url: str) -> None:
+    import redis
+
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+
+
 def flush_redis(url: str) -> None:
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    conn.set(REDIS_LOCK, f"benchmark {os.getpid()}", ex=3600)
 
 
 def settled_count() -> int:
@@ -228,6 +263,68 @@ def drain(options, sandbox: Sandbox, backend: str, workers: int, count: int, dea
     return {"elapsed": elapsed, "rate": count / elapsed, "queries": figures["queries"], "worker_cpu": figures["cpu"],
             "fake_cpu": sandbox.cpu_seconds() - cpu_before, "sweep": said, "requests": stats["requests"],
             "remote": stats["count"], "duplicate_emails": stats["duplicate_emails"]}
+
+
+def burst(options, sandbox: Sandbox, workers: int, count: int, deadline: float = 1800) -> dict:
+    """``count`` customers saved one by one while the RQ workers run; the clock stops when all are synced."""
+    import redis
+
+    fresh_customers(0)
+    sandbox.reset()
+    flush_redis(options.redis_url)
+    env = environment(options, "rq", sandbox)
+    saver = subprocess.Popen([sys.executable, __file__, "--child", f"saver:{count}"], cwd=ROOT, env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert saver.stdout.readline().strip() == "ready"
+    pool = Workers(env, "rq", workers)
+    queue = redis.Redis.from_url(options.redis_url)
+    cpu_before = sandbox.cpu_seconds()
+    try:
+        started = time.perf_counter()
+        saver.stdin.write("go\n")
+        saver.stdin.flush()
+        assert saver.stdout.readline().strip() == "saved"
+        saved = time.perf_counter() - started
+        saver.wait()
+        while settled_count() < count:
+            if time.perf_counter() - started > deadline:
+                raise SystemExit(f"not drained after {deadline}s: {settled_count()} of {count} settled")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        left = queue.llen("rq:queue:default")
+        while queue.llen("rq:queue:default"):  # the tasks of customers pushed by another's task
+            time.sleep(0.05)
+        emptied = time.perf_counter() - started
+    finally:
+        figures = pool.stop()
+    stats = sandbox.stats()
+    return {"elapsed": elapsed, "rate": count / elapsed, "saved": saved, "left": left, "emptied": emptied,
+            "queries": figures["queries"], "worker_cpu": figures["cpu"], "fake_cpu": sandbox.cpu_seconds() - cpu_before,
+            "requests": stats["requests"], "remote": stats["count"], "duplicate_emails": stats["duplicate_emails"]}
+
+
+def burst_case(options, sandbox: Sandbox) -> None:
+    n = options.burst_customers
+    sandbox.set_latency(options.burst_latency)
+    try:
+        base = backfill(options, sandbox, n)
+        print(f"burst: {n} customers at {options.burst_latency * 1000:.0f} ms latency", flush=True)
+        print(f"  baseline  fluentcart_backfill --concurrency {options.concurrency}: {base['rate']:7.1f} customers/s "
+              f"({base['elapsed']:.1f}s)", flush=True)
+        one = None
+        for workers in [int(w) for w in options.burst_workers.split(",")]:
+            run = burst(options, sandbox, workers, n)
+            if run["remote"] != n or run["duplicate_emails"]:
+                raise SystemExit(f"FluentCart holds {run['remote']} ({run['duplicate_emails']} duplicated), expected {n}")
+            one = one or run["rate"]
+            print(f"  rq {workers} worker{'s' if workers > 1 else ' '}, saved one by one: {run['rate']:7.1f} customers/s "
+                  f"({run['elapsed']:.1f}s, the saves took {run['saved']:.1f}s; {run['rate'] / base['rate']:.2f} of the "
+                  f"backfill, {run['rate'] / one:.2f}x one worker; {run['remote']} in FluentCart, "
+                  f"{run['duplicate_emails']} duplicated; {run['requests']} requests; {run['left']} tasks left when all "
+                  f"were synced, the queue empty at {run['emptied']:.1f}s; CPU: workers {run['worker_cpu']:.1f}s, "
+                  f"fake {run['fake_cpu']:.1f}s)", flush=True)
+    finally:
+        sandbox.set_latency(options.latency)
 
 
 def backfill(options, sandbox: Sandbox, count: int) -> dict:
@@ -294,7 +391,13 @@ def main() -> None:
     parser.add_argument("--backends", default="rq,database")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration; the median is reported")
-    parser.add_argument("--concurrency", type=int, default=8, help="TASK_CONCURRENCY, and the backfill's")
+    parser.add_argument("--concurrency", type=int, default=8, help="the baseline backfill's --concurrency")
+    parser.add_argument("--task-concurrency", type=int, default=None,
+                        help="TASK_CONCURRENCY of the workers (default: unset, the adaptive limit)")
+    parser.add_argument("--burst", action="store_true", help="only the burst: customers saved one by one")
+    parser.add_argument("--burst-customers", type=int, default=1000)
+    parser.add_argument("--burst-latency", type=float, default=0.2)
+    parser.add_argument("--burst-workers", default="1,4")
     parser.add_argument("--chunk-size", type=int, default=100, help="TASK_CHUNK_SIZE")
     parser.add_argument("--drain-customers", type=int, default=10_000)
     parser.add_argument("--drain-backend", default="rq")
@@ -309,6 +412,9 @@ def main() -> None:
     if options.child == "sweeper":
         child_sweeper()
         return
+    if options.child and options.child.startswith("saver:"):
+        child_saver(int(options.child.split(":")[1]))
+        return
     if options.child:
         child_worker(options.child)
         return
@@ -317,9 +423,13 @@ def main() -> None:
     print(f"Queue benchmark: {n} customers, chunks of {options.chunk_size} at {options.concurrency} requests in "
           f"flight, {options.latency * 1000:.0f} ms latency, {os.cpu_count()} CPUs shared by the fake, the workers, "
           f"PostgreSQL and Redis.", flush=True)
+    claim_redis(options.redis_url)
     sandbox = Sandbox(options.latency)
     try:
         setup_django(options, sandbox)
+        if options.burst:
+            burst_case(options, sandbox)
+            return
         base = None
         if not options.skip_backfill:
             runs = [backfill(options, sandbox, n) for _ in range(options.repeat)]
@@ -359,6 +469,7 @@ def main() -> None:
                 raise SystemExit("the drain lost or duplicated customers")
     finally:
         sandbox.stop()
+        release_redis(options.redis_url)
 
 
 if __name__ == "__main__":
