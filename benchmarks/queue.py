@@ -108,15 +108,16 @@ def child_sweeper() -> None:
     print(out.getvalue().strip().splitlines()[-1], flush=True)
 
 
-def child_saver(count: int) -> None:
-    """Set up, say ready, then on a line from stdin save ``count`` new customers one by one, as a
-    signup burst does: each save commits and queues its own push task."""
+def child_saver(count: int, first: int, step: int) -> None:
+    """Set up, say ready, then on a line from stdin save customers ``first``, ``first + step``, ...
+    below ``count`` one by one, as a web process does in a signup burst: each save commits and
+    queues its own push task."""
     import django
 
     django.setup()
     print("ready", flush=True)
     sys.stdin.readline()
-    for i in range(count):
+    for i in range(first, count, step):
         customer(i).save()
     print("saved", flush=True)
 
@@ -273,19 +274,24 @@ def burst(options, sandbox: Sandbox, workers: int, count: int, deadline: float =
     sandbox.reset()
     flush_redis(options.redis_url)
     env = environment(options, "rq", sandbox)
-    saver = subprocess.Popen([sys.executable, __file__, "--child", f"saver:{count}"], cwd=ROOT, env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert saver.stdout.readline().strip() == "ready"
+    # Several web processes save at once, as in a real burst; one alone would be slower than the workers.
+    savers = [subprocess.Popen([sys.executable, __file__, "--child", f"saver:{count}:{k}:{options.burst_savers}"],
+                               cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+              for k in range(options.burst_savers)]
+    for saver in savers:
+        assert saver.stdout.readline().strip() == "ready"
     pool = Workers(env, "rq", workers)
     queue = redis.Redis.from_url(options.redis_url)
     cpu_before = sandbox.cpu_seconds()
     try:
         started = time.perf_counter()
-        saver.stdin.write("go\n")
-        saver.stdin.flush()
-        assert saver.stdout.readline().strip() == "saved"
+        for saver in savers:
+            saver.stdin.write("go\n")
+            saver.stdin.flush()
+        for saver in savers:
+            assert saver.stdout.readline().strip() == "saved"
+            saver.wait()
         saved = time.perf_counter() - started
-        saver.wait()
         while settled_count() < count:
             if time.perf_counter() - started > deadline:
                 raise SystemExit(f"not drained after {deadline}s: {settled_count()} of {count} settled")
@@ -308,7 +314,8 @@ def burst_case(options, sandbox: Sandbox) -> None:
     sandbox.set_latency(options.burst_latency)
     try:
         base = backfill(options, sandbox, n)
-        print(f"burst: {n} customers at {options.burst_latency * 1000:.0f} ms latency", flush=True)
+        print(f"burst: {n} customers saved one by one by {options.burst_savers} processes, "
+              f"{options.burst_latency * 1000:.0f} ms latency", flush=True)
         print(f"  baseline  fluentcart_backfill --concurrency {options.concurrency}: {base['rate']:7.1f} customers/s "
               f"({base['elapsed']:.1f}s)", flush=True)
         one = None
@@ -398,6 +405,7 @@ def main() -> None:
     parser.add_argument("--burst-customers", type=int, default=1000)
     parser.add_argument("--burst-latency", type=float, default=0.2)
     parser.add_argument("--burst-workers", default="1,4")
+    parser.add_argument("--burst-savers", type=int, default=4, help="processes saving the burst's customers")
     parser.add_argument("--chunk-size", type=int, default=100, help="TASK_CHUNK_SIZE")
     parser.add_argument("--drain-customers", type=int, default=10_000)
     parser.add_argument("--drain-backend", default="rq")
@@ -413,7 +421,7 @@ def main() -> None:
         child_sweeper()
         return
     if options.child and options.child.startswith("saver:"):
-        child_saver(int(options.child.split(":")[1]))
+        child_saver(*(int(part) for part in options.child.split(":")[1:]))
         return
     if options.child:
         child_worker(options.child)
