@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/queue.py                     # rq and database, 1, 2 and 4 workers, then the drain
     .venv/bin/python benchmarks/queue.py --backends rq --workers 1,4 --customers 3000 --skip-drain
+    .venv/bin/python benchmarks/queue.py --burst             # a signup burst: 1,000 saves at 200 ms, 1 and 4 RQ workers
 
 The fake runs in its own process with 25 ms of latency; the database is PostgreSQL (a database of the
 benchmark's own, --database-url: it is EMPTIED), the queue the local Redis (--redis-url, a DB number of
@@ -16,7 +17,13 @@ The baseline is ``fluentcart_backfill --concurrency C`` (C = the chunk task's co
 database and fake. Then the outage: 10,000 rows owed (retrying and due now; a tenth whose POST reached
 FluentCart but whose answer was lost; some whose worker died holding the claim), the sweep queues them,
 4 workers drain them, and the audit (fluentcart_sync/sandbox/audit.py) counts lost and duplicated
-customers. All processes share this machine's CPUs: the figures include a CPU line per run.
+customers.
+
+The burst (--burst, only it): at --burst-latency (200 ms, a shared WordPress host), --burst-savers
+processes save --burst-customers new customers one by one while the RQ workers run (each save queues
+its own task, which pushes the other owed customers with it: coalescing); the clock stops when every
+customer is synced, beside ``fluentcart_backfill --concurrency C`` on the same customers and fake.
+The workers run without TASK_CONCURRENCY (the adaptive limit) unless --task-concurrency is given. All processes share this machine's CPUs: the figures include a CPU line per run.
 """
 
 from __future__ import annotations
@@ -428,7 +435,8 @@ def main() -> None:
         return
 
     n = options.customers
-    print(f"Queue benchmark: {n} customers, chunks of {options.chunk_size} at {options.concurrency} requests in "
+    in_flight = options.task_concurrency or "adaptive"
+    print(f"Queue benchmark: {n} customers, chunks of {options.chunk_size} at {in_flight} requests in "
           f"flight, {options.latency * 1000:.0f} ms latency, {os.cpu_count()} CPUs shared by the fake, the workers, "
           f"PostgreSQL and Redis.", flush=True)
     claim_redis(options.redis_url)
