@@ -130,7 +130,7 @@ def child_saver(count: int, first: int, step: int) -> None:
 
 
 class Workers:
-    def __init__(self, env: dict[str, str], backend: str, count: int):
+    def __init__(self, env: dict[str, str], backend: str, count: int, settle: float = 2.0):
         self.processes = [
             subprocess.Popen([sys.executable, __file__, "--child", backend], cwd=ROOT, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -141,7 +141,7 @@ class Workers:
             if line != "ready":
                 self.stop()
                 raise SystemExit(f"a {backend} worker did not start: {line!r} {process.stderr.read()[-2000:]}")
-        time.sleep(2.0)  # the worker command's own start (imports, registering with Redis)
+        time.sleep(settle)  # the worker command's own start (imports, registering with Redis)
 
     def stop(self) -> dict:
         totals = {"queries": 0, "cpu": 0.0}
@@ -273,8 +273,9 @@ def drain(options, sandbox: Sandbox, backend: str, workers: int, count: int, dea
             "remote": stats["count"], "duplicate_emails": stats["duplicate_emails"]}
 
 
-def burst(options, sandbox: Sandbox, workers: int, count: int, deadline: float = 1800) -> dict:
-    """``count`` customers saved one by one while the RQ workers run; the clock stops when all are synced."""
+def burst(options, sandbox: Sandbox, workers: int, count: int, *, queued: bool, deadline: float = 1800) -> dict:
+    """``count`` customers saved one by one while the RQ workers run (``queued``: before they start,
+    so that their tasks wait in the queue); the clock stops when all are synced."""
     import redis
 
     fresh_customers(0)
@@ -287,18 +288,31 @@ def burst(options, sandbox: Sandbox, workers: int, count: int, deadline: float =
               for k in range(options.burst_savers)]
     for saver in savers:
         assert saver.stdout.readline().strip() == "ready"
-    pool = Workers(env, "rq", workers)
     queue = redis.Redis.from_url(options.redis_url)
-    cpu_before = sandbox.cpu_seconds()
-    try:
-        started = time.perf_counter()
+
+    def save() -> None:
         for saver in savers:
             saver.stdin.write("go\n")
             saver.stdin.flush()
         for saver in savers:
             assert saver.stdout.readline().strip() == "saved"
             saver.wait()
-        saved = time.perf_counter() - started
+
+    if queued:
+        save()
+        saved = 0.0
+        assert queue.llen("rq:queue:default") == count, "one task per save"
+        cpu_before = sandbox.cpu_seconds()
+        started = time.perf_counter()  # the workers' start (Django's setup, then rqworker's) counts
+        pool = Workers(env, "rq", workers, settle=0)
+    else:
+        pool = Workers(env, "rq", workers)
+        cpu_before = sandbox.cpu_seconds()
+        started = time.perf_counter()
+    try:
+        if not queued:
+            save()
+            saved = time.perf_counter() - started
         while settled_count() < count:
             if time.perf_counter() - started > deadline:
                 raise SystemExit(f"not drained after {deadline}s: {settled_count()} of {count} settled")
@@ -325,18 +339,22 @@ def burst_case(options, sandbox: Sandbox) -> None:
               f"{options.burst_latency * 1000:.0f} ms latency", flush=True)
         print(f"  baseline  fluentcart_backfill --concurrency {options.concurrency}: {base['rate']:7.1f} customers/s "
               f"({base['elapsed']:.1f}s)", flush=True)
-        one = None
-        for workers in [int(w) for w in options.burst_workers.split(",")]:
-            run = burst(options, sandbox, workers, n)
-            if run["remote"] != n or run["duplicate_emails"]:
-                raise SystemExit(f"FluentCart holds {run['remote']} ({run['duplicate_emails']} duplicated), expected {n}")
-            one = one or run["rate"]
-            print(f"  rq {workers} worker{'s' if workers > 1 else ' '}, saved one by one: {run['rate']:7.1f} customers/s "
-                  f"({run['elapsed']:.1f}s, the saves took {run['saved']:.1f}s; {run['rate'] / base['rate']:.2f} of the "
-                  f"backfill, {run['rate'] / one:.2f}x one worker; {run['remote']} in FluentCart, "
-                  f"{run['duplicate_emails']} duplicated; {run['requests']} requests; {run['left']} tasks left when all "
-                  f"were synced, the queue empty at {run['emptied']:.1f}s; CPU: workers {run['worker_cpu']:.1f}s, "
-                  f"fake {run['fake_cpu']:.1f}s)", flush=True)
+        for queued in (True, False):
+            one = None
+            how = "saved first, then drained" if queued else "saved while the workers run"
+            for workers in [int(w) for w in options.burst_workers.split(",")]:
+                run = burst(options, sandbox, workers, n, queued=queued)
+                if run["remote"] != n or run["duplicate_emails"]:
+                    raise SystemExit(f"FluentCart holds {run['remote']} ({run['duplicate_emails']} duplicated), "
+                                     f"expected {n}")
+                one = one or run["rate"]
+                saves = f"the saves took {run['saved']:.1f}s" if not queued else f"{n} tasks queued"
+                print(f"  rq {workers} worker{'s' if workers > 1 else ' '}, {how}: {run['rate']:7.1f} customers/s "
+                      f"({run['elapsed']:.1f}s, {saves}; {run['rate'] / base['rate']:.2f} of the "
+                      f"backfill, {run['rate'] / one:.2f}x one worker; {run['remote']} in FluentCart, "
+                      f"{run['duplicate_emails']} duplicated; {run['requests']} requests; {run['left']} tasks left "
+                      f"when all were synced, the queue empty at {run['emptied']:.1f}s; CPU: workers "
+                      f"{run['worker_cpu']:.1f}s, fake {run['fake_cpu']:.1f}s)", flush=True)
     finally:
         sandbox.set_latency(options.latency)
 
