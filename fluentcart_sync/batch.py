@@ -1,9 +1,11 @@
 """Pushing many customers: a bounded pool of worker threads sharing one keep-alive connection pool.
 
-Used by the backfill and the sweep. ``concurrency`` bounds the requests in flight (a gate around
-every request, which also applies the rate ceiling), not the threads: a few more threads than
-requests let one worker claim or record its row while the others keep every request slot busy, so
-the database round trips hide behind the remote's latency instead of adding to it.
+Used by the backfill, the sweep, chunk tasks and coalesced pushes. A limit (``limiter.py``: fixed,
+or adaptive, found from FluentCart's answers) bounds the requests in flight (a gate around every
+request, which also applies the rate ceiling), not the threads: a few more threads than requests
+let one worker claim or record its row while the others keep every request slot busy, so the
+database round trips hide behind the remote's latency instead of adding to it. Threads are started
+as the limit grows, so a limit that stays low opens few database connections.
 
 Each worker thread has its own database connection (Django's connections are per thread) and closes
 it when the batch ends. The caller streams ids in; at most ``2 × threads`` are queued, so memory

@@ -8,8 +8,8 @@ looks for that knee on its own, by additive increase and multiplicative decrease
 - a good answer whose round trip is close to the shortest seen recently (the host's own service
   time) raises the limit: by one per answer at first ("slow start", doubling it every round trip),
   then by one per round trip;
-- an answer that took ``tolerance`` times that shortest round trip (requests now queue) lowers it a
-  little, a 429, 5xx, timeout or lost connection (the host is refusing work) halves it; at most once
+- answers that take ``tolerance`` times that shortest round trip on average (requests now queue)
+  lower it by a tenth, a 429, 5xx, timeout or lost connection (the host is refusing work) halves it; at most once
   per round trip, since the answers of one overloaded round all say the same thing;
 - a limit that nobody fills (a quiet system pushing one customer) never grows, so a lull cannot
   leave it at a height it has never been tested at.
@@ -28,15 +28,6 @@ from typing import Protocol
 INITIAL_LIMIT = 2
 
 
-def limit_for(fixed: int | None) -> ConcurrencyLimit:
-    """``fixed`` requests in flight, or (None) an adaptive limit up to the ``MAX_CONCURRENCY`` setting."""
-    from .conf import app_settings
-
-    if fixed:
-        return FixedLimit(fixed)
-    return AdaptiveLimit(maximum=app_settings.MAX_CONCURRENCY)
-
-
 class ConcurrencyLimit(Protocol):
     """What ``ConcurrencyGate`` asks of a limit."""
 
@@ -49,6 +40,15 @@ class ConcurrencyLimit(Protocol):
     def succeeded(self, seconds: float, *, saturated: bool) -> None: ...
 
     def overloaded(self) -> None: ...
+
+
+def limit_for(fixed: int | None) -> ConcurrencyLimit:
+    """``fixed`` requests in flight, or (None) an adaptive limit up to the ``MAX_CONCURRENCY`` setting."""
+    from .conf import app_settings
+
+    if fixed:
+        return FixedLimit(fixed)
+    return AdaptiveLimit(maximum=app_settings.MAX_CONCURRENCY)
 
 
 class FixedLimit:
