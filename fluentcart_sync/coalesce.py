@@ -14,8 +14,9 @@ out at once, alone, as before.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
-from django.db.models import Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from .batch import BatchSummary, push_many
@@ -25,20 +26,44 @@ from .models import Customer, SyncStatus
 from .outcomes import Outcome, PushResult
 from .push import push_customer
 
+#: Owed ids read at a time while a coalesced batch runs: about what its threads take in a few round trips.
+PAGE = 50
 
-def owed_now(*, excluding: int, limit: int) -> list[int]:
-    """Up to ``limit`` ids of other customers owed a push now: pending, or retrying and due, and
-    not claimed by a worker. In random order, so workers coalescing at once start on different rows."""
-    if limit <= 0:
-        return []
+
+def owed_now() -> QuerySet:
+    """Customers owed a push now: pending, or retrying and due, and not claimed by a worker."""
     now = timezone.now()
     owed = Q(sync_status=SyncStatus.PENDING) | Q(sync_status=SyncStatus.RETRYING, next_attempt_at__lte=now)
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    ids = list(
-        Customer.objects.filter(owed & free).exclude(pk=excluding).order_by("pk").values_list("pk", flat=True)[:limit]
-    )
-    random.shuffle(ids)
-    return ids
+    return Customer.objects.filter(owed & free)
+
+
+def owed_others(customer_id: int, most: int, *, page: int = PAGE) -> Iterator[int]:
+    """Up to ``most`` ids of other customers owed a push, read a page at a time while they are pushed.
+
+    Each task walks the owed ids in key order from a random point round to it again, so workers
+    coalescing at once start on different customers instead of all claiming the same ones; a row
+    another worker has claimed meanwhile is no longer read.
+    """
+    if most <= 0:
+        return
+    bounds = owed_now().exclude(pk=customer_id).aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return
+    pivot = random.randint(bounds["low"], bounds["high"])
+    given = 0
+    for part in (Q(pk__gte=pivot), Q(pk__lt=pivot)):
+        after = None
+        while given < most:
+            rows = owed_now().filter(part).exclude(pk=customer_id)
+            if after is not None:
+                rows = rows.filter(pk__gt=after)
+            ids = list(rows.order_by("pk").values_list("pk", flat=True)[: min(page, most - given)])
+            if not ids:
+                break
+            after = ids[-1]
+            given += len(ids)
+            yield from ids
 
 
 def push_coalesced(
@@ -50,8 +75,9 @@ def push_coalesced(
     summary of the batch when others went with it (None when it went out alone).
     """
     own_owed = Customer.objects.filter(pk=customer_id).exclude(sync_status=SyncStatus.SYNCED).exists()
-    others = owed_now(excluding=customer_id, limit=most)
-    if not others:
+    others = owed_others(customer_id, most)
+    first = next(others, None)
+    if first is None:
         if not own_owed:
             return Outcome.UNCHANGED, None  # pushed meanwhile by a worker that coalesced it
         return push_customer(customer_id, client=client).outcome, None  # a quiet system: at once
@@ -62,5 +88,11 @@ def push_coalesced(
         if result.customer_id == customer_id:
             own = result.outcome
 
-    summary = push_many([customer_id, *others] if own_owed else others, limit=limit, client=client, on_result=note_own)
+    def ids() -> Iterator[int]:
+        if own_owed:
+            yield customer_id
+        yield first
+        yield from others
+
+    summary = push_many(ids(), limit=limit, client=client, on_result=note_own)
     return own, summary

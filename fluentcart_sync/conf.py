@@ -70,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONCURRENCY": 16,
     # A worker that takes a customer's task while other pushes are owed pushes up to this many of
     # them with it, concurrently (0: each task pushes its own customer only).
-    "COALESCE_LIMIT": 100,
+    "COALESCE_LIMIT": 1000,
     # The admin pushes a selection inline up to this size; a larger one is enqueued.
     "ADMIN_INLINE_PUSH_LIMIT": 50,
 }

@@ -126,7 +126,7 @@ FLUENTCART_SYNC = {
     # Unset: adaptive, up to MAX_CONCURRENCY; a number fixes the requests in flight of every task.
     "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=None),
     "MAX_CONCURRENCY": env.int("FLUENTCART_MAX_CONCURRENCY", default=16),
-    "COALESCE_LIMIT": env.int("FLUENTCART_COALESCE_LIMIT", default=100),
+    "COALESCE_LIMIT": env.int("FLUENTCART_COALESCE_LIMIT", default=1000),
 }
 
 # -- Tasks: database (default: django-tasks-db + db_worker), immediate or rq (Redis) --------------

@@ -163,3 +163,13 @@ def test_the_worker_keeps_its_limit_across_tasks(fake, worker_queue, fluentcart_
     fluentcart_settings["TASK_CONCURRENCY"] = 3
     _, fixed = tasks._worker_client()
     assert isinstance(fixed, FixedLimit) and fixed.current == 3
+
+
+def test_each_task_walks_the_owed_customers_from_its_own_random_point_round_to_it(fake, worker_queue, monkeypatch):
+    """So that workers coalescing at once start on different customers, and every one is reached."""
+    from fluentcart_sync import coalesce
+
+    ids = saved(8)
+    monkeypatch.setattr(coalesce.random, "randint", lambda low, high: ids[5])
+    assert list(coalesce.owed_others(ids[0], most=100, page=2)) == [*ids[5:], *ids[1:5]]
+    assert list(coalesce.owed_others(ids[0], most=3, page=2)) == ids[5:8]
