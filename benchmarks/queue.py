@@ -130,7 +130,7 @@ def child_saver(count: int, first: int, step: int) -> None:
 
 
 class Workers:
-    def __init__(self, env: dict[str, str], backend: str, count: int, settle: float = 2.0):
+    def __init__(self, env: dict[str, str], backend: str, count: int):
         self.processes = [
             subprocess.Popen([sys.executable, __file__, "--child", backend], cwd=ROOT, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -141,7 +141,7 @@ class Workers:
             if line != "ready":
                 self.stop()
                 raise SystemExit(f"a {backend} worker did not start: {line!r} {process.stderr.read()[-2000:]}")
-        time.sleep(settle)  # the worker command's own start (imports, registering with Redis)
+        time.sleep(2.0)  # the worker command's own start (imports, registering with Redis)
 
     def stop(self) -> dict:
         totals = {"queries": 0, "cpu": 0.0}
@@ -274,8 +274,8 @@ def drain(options, sandbox: Sandbox, backend: str, workers: int, count: int, dea
 
 
 def burst(options, sandbox: Sandbox, workers: int, count: int, *, queued: bool, deadline: float = 1800) -> dict:
-    """``count`` customers saved one by one while the RQ workers run (``queued``: before they start,
-    so that their tasks wait in the queue); the clock stops when all are synced."""
+    """``count`` customers saved one by one while the RQ workers run (``queued``: while the started
+    workers are paused, so that their tasks wait in the queue); the clock stops when all are synced."""
     import redis
 
     fresh_customers(0)
@@ -298,15 +298,22 @@ def burst(options, sandbox: Sandbox, workers: int, count: int, *, queued: bool, 
             assert saver.stdout.readline().strip() == "saved"
             saver.wait()
 
+    pool = Workers(env, "rq", workers)
     if queued:
-        save()
+        # Started, then paused while the tasks pile up: each may have one task waiting in its socket
+        # (Redis hands a job to a waiting BLPOP at once), every other one stays in the queue.
+        for process in pool.processes:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            save()
+            assert queue.llen("rq:queue:default") >= count - workers, "one task per save"
+            cpu_before = sandbox.cpu_seconds()
+            started = time.perf_counter()
+        finally:
+            for process in pool.processes:
+                process.send_signal(signal.SIGCONT)
         saved = 0.0
-        assert queue.llen("rq:queue:default") == count, "one task per save"
-        cpu_before = sandbox.cpu_seconds()
-        started = time.perf_counter()  # the workers' start (Django's setup, then rqworker's) counts
-        pool = Workers(env, "rq", workers, settle=0)
     else:
-        pool = Workers(env, "rq", workers)
         cpu_before = sandbox.cpu_seconds()
         started = time.perf_counter()
     try:
