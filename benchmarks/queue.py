@@ -20,10 +20,12 @@ FluentCart but whose answer was lost; some whose worker died holding the claim),
 customers.
 
 The burst (--burst, only it): at --burst-latency (200 ms, a shared WordPress host), --burst-savers
-processes save --burst-customers new customers one by one while the RQ workers run (each save queues
-its own task, which pushes the other owed customers with it: coalescing); the clock stops when every
-customer is synced, beside ``fluentcart_backfill --concurrency C`` on the same customers and fake.
-The workers run without TASK_CONCURRENCY (the adaptive limit) unless --task-concurrency is given. All processes share this machine's CPUs: the figures include a CPU line per run.
+processes save --burst-customers new customers one by one, each save queueing its own task (which
+pushes the other owed customers with it: coalescing). Twice for each number of RQ workers: saved
+first, while the started workers are paused (SIGSTOP), then drained (the clock starts when they go
+on); and saved while the workers run (the clock starts with the first save). The clock stops when
+every customer is synced, beside ``fluentcart_backfill --concurrency C`` on the same customers and
+fake. The workers run without TASK_CONCURRENCY (the adaptive limit) unless --task-concurrency is given. All processes share this machine's CPUs: the figures include a CPU line per run.
 """
 
 from __future__ import annotations
