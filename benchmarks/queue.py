@@ -81,6 +81,7 @@ def environment(options, backend: str, sandbox: Sandbox) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         # Unset: each worker finds FluentCart's capacity (the adaptive limit), as in production by default.
         **({"FLUENTCART_TASK_CONCURRENCY": str(options.task_concurrency)} if options.task_concurrency else {}),
+        **({"FLUENTCART_COALESCE_LIMIT": str(options.coalesce_limit)} if options.coalesce_limit is not None else {}),
     }
 
 
@@ -435,6 +436,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="the baseline backfill's --concurrency")
     parser.add_argument("--task-concurrency", type=int, default=None,
                         help="TASK_CONCURRENCY of the workers (default: unset, the adaptive limit)")
+    parser.add_argument("--coalesce-limit", type=int, default=None,
+                        help="COALESCE_LIMIT of the workers (default: unset, the app's; 0: one customer per task)")
     parser.add_argument("--burst", action="store_true", help="only the burst: customers saved one by one")
     parser.add_argument("--burst-customers", type=int, default=1000)
     parser.add_argument("--burst-latency", type=float, default=0.2)
