@@ -1,6 +1,8 @@
 """Benchmark ``fluentcart_pull`` against the shipped fake FluentCart over real HTTP (a script, not a test).
 
     .venv/bin/python benchmarks/pull.py                         # 10,000 and 100,000 customers, concurrency 4 and 8
+    .venv/bin/python benchmarks/pull.py --sizes 100000,1000000 --concurrency 8 --repeat 1 \
+        --database-url postgres://postgres@127.0.0.1:5432/fc_pull_bench           # a million, on PostgreSQL
 
 For each size: the fake's SQLite file is seeded with that many customers directly (no HTTP; reused
 by the next run if it already holds them), the fake is started on it in its own process
@@ -94,6 +96,10 @@ def child_first_pull() -> dict:
     from fluentcart_sync.models import Customer, SyncStatus
 
     call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # a --database-url of the benchmark's own holds the last size's customers
+        cursor.execute(f"DELETE FROM {Customer._meta.db_table}")
     out = io.StringIO()
     call_command("fluentcart_pull", "--concurrency", "4", "--no-progress", stdout=out)
     return {"synced": Customer.objects.filter(sync_status=SyncStatus.SYNCED, fluentcart_id__isnull=False).count(),
@@ -168,7 +174,7 @@ def run_size(options, size: int) -> list[dict]:
     local_db = var / f"bench-pull-{size}.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(str(local_db) + suffix).unlink(missing_ok=True)
-    database_url = f"sqlite:///{local_db}"
+    database_url = options.database_url or f"sqlite:///{local_db}"
     sandbox = Sandbox(0.0, db=str(fake_db))
     results = []
     try:
@@ -206,6 +212,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="4,8", help="--concurrency values, comma-separated")
     parser.add_argument("--latency", type=float, default=0.025, help="seconds the fake adds to each request")
     parser.add_argument("--repeat", type=int, default=3, help="timed pulls per size and concurrency (median)")
+    parser.add_argument("--database-url", default="",
+                        help="the local database, which the benchmark EMPTIES (default: a fresh SQLite file per size)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/queue.py                     # rq and database, 1, 2 and 4 workers, then the drain
     .venv/bin/python benchmarks/queue.py --backends rq --workers 1,4 --customers 3000 --skip-drain
+    .venv/bin/python benchmarks/queue.py --burst             # a signup burst: 1,000 saves at 200 ms, 1 and 4 RQ workers
 
 The fake runs in its own process with 25 ms of latency; the database is PostgreSQL (a database of the
 benchmark's own, --database-url: it is EMPTIED), the queue the local Redis (--redis-url, a DB number of
@@ -16,7 +17,15 @@ The baseline is ``fluentcart_backfill --concurrency C`` (C = the chunk task's co
 database and fake. Then the outage: 10,000 rows owed (retrying and due now; a tenth whose POST reached
 FluentCart but whose answer was lost; some whose worker died holding the claim), the sweep queues them,
 4 workers drain them, and the audit (fluentcart_sync/sandbox/audit.py) counts lost and duplicated
-customers. All processes share this machine's CPUs: the figures include a CPU line per run.
+customers.
+
+The burst (--burst, only it): at --burst-latency (200 ms, a shared WordPress host), --burst-savers
+processes save --burst-customers new customers one by one, each save queueing its own task (which
+pushes the other owed customers with it: coalescing). Twice for each number of RQ workers: saved
+first, while the started workers are paused (SIGSTOP), then drained (the clock starts when they go
+on); and saved while the workers run (the clock starts with the first save). The clock stops when
+every customer is synced, beside ``fluentcart_backfill --concurrency C`` on the same customers and
+fake. The workers run without TASK_CONCURRENCY (the adaptive limit) unless --task-concurrency is given. All processes share this machine's CPUs: the figures include a CPU line per run.
 """
 
 from __future__ import annotations
@@ -68,9 +77,11 @@ def environment(options, backend: str, sandbox: Sandbox) -> dict[str, str]:
         "FLUENTCART_APP_PASSWORD": PASSWORD,
         "FLUENTCART_LOG_LEVEL": "ERROR",
         "FLUENTCART_TASK_CHUNK_SIZE": str(options.chunk_size),
-        "FLUENTCART_TASK_CONCURRENCY": str(options.concurrency),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
+        # Unset: each worker finds FluentCart's capacity (the adaptive limit), as in production by default.
+        **({"FLUENTCART_TASK_CONCURRENCY": str(options.task_concurrency)} if options.task_concurrency else {}),
+        **({"FLUENTCART_COALESCE_LIMIT": str(options.coalesce_limit)} if options.coalesce_limit is not None else {}),
     }
 
 
@@ -105,6 +116,20 @@ def child_sweeper() -> None:
     out = io.StringIO()
     call_command("fluentcart_sync_due", "--grace", "0", stdout=out)
     print(out.getvalue().strip().splitlines()[-1], flush=True)
+
+
+def child_saver(count: int, first: int, step: int) -> None:
+    """Set up, say ready, then on a line from stdin save customers ``first``, ``first + step``, ...
+    below ``count`` one by one, as a web process does in a signup burst: each save commits and
+    queues its own push task."""
+    import django
+
+    django.setup()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(first, count, step):
+        customer(i).save()
+    print("saved", flush=True)
 
 
 class Workers:
@@ -189,10 +214,31 @@ def customer(i: int):
     return Customer(**fields)
 
 
+#: The tests' mark on a Redis database held by one run (tests/conftest.py): the benchmark holds its
+#: database the same way, so that it never empties one a test run is using, nor a test run its own.
+REDIS_LOCK = "fluentcart-sync-test-run"
+
+
+def claim_redis(url: str) -> None:
+    import redis
+
+    if not redis.Redis.from_url(url).set(REDIS_LOCK, f"benchmark {os.getpid()}", nx=True, ex=3600):
+        raise SystemExit(f"{url} is held by a test run or another benchmark: pass another --redis-url")
+
+
+def release_redis(url: str) -> None:
+    import redis
+
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+
+
 def flush_redis(url: str) -> None:
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    conn.set(REDIS_LOCK, f"benchmark {os.getpid()}", ex=3600)
 
 
 def settled_count() -> int:
@@ -228,6 +274,99 @@ def drain(options, sandbox: Sandbox, backend: str, workers: int, count: int, dea
     return {"elapsed": elapsed, "rate": count / elapsed, "queries": figures["queries"], "worker_cpu": figures["cpu"],
             "fake_cpu": sandbox.cpu_seconds() - cpu_before, "sweep": said, "requests": stats["requests"],
             "remote": stats["count"], "duplicate_emails": stats["duplicate_emails"]}
+
+
+def burst(options, sandbox: Sandbox, workers: int, count: int, *, queued: bool, deadline: float = 1800) -> dict:
+    """``count`` customers saved one by one while the RQ workers run (``queued``: while the started
+    workers are paused, so that their tasks wait in the queue); the clock stops when all are synced."""
+    import redis
+
+    fresh_customers(0)
+    sandbox.reset()
+    flush_redis(options.redis_url)
+    env = environment(options, "rq", sandbox)
+    # Several web processes save at once, as in a real burst; one alone would be slower than the workers.
+    savers = [subprocess.Popen([sys.executable, __file__, "--child", f"saver:{count}:{k}:{options.burst_savers}"],
+                               cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+              for k in range(options.burst_savers)]
+    for saver in savers:
+        assert saver.stdout.readline().strip() == "ready"
+    queue = redis.Redis.from_url(options.redis_url)
+
+    def save() -> None:
+        for saver in savers:
+            saver.stdin.write("go\n")
+            saver.stdin.flush()
+        for saver in savers:
+            assert saver.stdout.readline().strip() == "saved"
+            saver.wait()
+
+    pool = Workers(env, "rq", workers)
+    if queued:
+        # Started, then paused while the tasks pile up: each may have one task waiting in its socket
+        # (Redis hands a job to a waiting BLPOP at once), every other one stays in the queue.
+        for process in pool.processes:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            save()
+            assert queue.llen("rq:queue:default") >= count - workers, "one task per save"
+            cpu_before = sandbox.cpu_seconds()
+            started = time.perf_counter()
+        finally:
+            for process in pool.processes:
+                process.send_signal(signal.SIGCONT)
+        saved = 0.0
+    else:
+        cpu_before = sandbox.cpu_seconds()
+        started = time.perf_counter()
+    try:
+        if not queued:
+            save()
+            saved = time.perf_counter() - started
+        while settled_count() < count:
+            if time.perf_counter() - started > deadline:
+                raise SystemExit(f"not drained after {deadline}s: {settled_count()} of {count} settled")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        left = queue.llen("rq:queue:default")
+        while queue.llen("rq:queue:default"):  # the tasks of customers pushed by another's task
+            time.sleep(0.05)
+        emptied = time.perf_counter() - started
+    finally:
+        figures = pool.stop()
+    stats = sandbox.stats()
+    return {"elapsed": elapsed, "rate": count / elapsed, "saved": saved, "left": left, "emptied": emptied,
+            "queries": figures["queries"], "worker_cpu": figures["cpu"], "fake_cpu": sandbox.cpu_seconds() - cpu_before,
+            "requests": stats["requests"], "remote": stats["count"], "duplicate_emails": stats["duplicate_emails"]}
+
+
+def burst_case(options, sandbox: Sandbox) -> None:
+    n = options.burst_customers
+    sandbox.set_latency(options.burst_latency)
+    try:
+        base = backfill(options, sandbox, n)
+        print(f"burst: {n} customers saved one by one by {options.burst_savers} processes, "
+              f"{options.burst_latency * 1000:.0f} ms latency", flush=True)
+        print(f"  baseline  fluentcart_backfill --concurrency {options.concurrency}: {base['rate']:7.1f} customers/s "
+              f"({base['elapsed']:.1f}s)", flush=True)
+        for queued in (True, False):
+            one = None
+            how = "saved first, then drained" if queued else "saved while the workers run"
+            for workers in [int(w) for w in options.burst_workers.split(",")]:
+                run = burst(options, sandbox, workers, n, queued=queued)
+                if run["remote"] != n or run["duplicate_emails"]:
+                    raise SystemExit(f"FluentCart holds {run['remote']} ({run['duplicate_emails']} duplicated), "
+                                     f"expected {n}")
+                one = one or run["rate"]
+                saves = f"the saves took {run['saved']:.1f}s" if not queued else f"{n} tasks queued"
+                print(f"  rq {workers} worker{'s' if workers > 1 else ' '}, {how}: {run['rate']:7.1f} customers/s "
+                      f"({run['elapsed']:.1f}s, {saves}; {run['rate'] / base['rate']:.2f} of the "
+                      f"backfill, {run['rate'] / one:.2f}x one worker; {run['remote']} in FluentCart, "
+                      f"{run['duplicate_emails']} duplicated; {run['requests']} requests; {run['left']} tasks left "
+                      f"when all were synced, the queue empty at {run['emptied']:.1f}s; CPU: workers "
+                      f"{run['worker_cpu']:.1f}s, fake {run['fake_cpu']:.1f}s)", flush=True)
+    finally:
+        sandbox.set_latency(options.latency)
 
 
 def backfill(options, sandbox: Sandbox, count: int) -> dict:
@@ -294,7 +433,16 @@ def main() -> None:
     parser.add_argument("--backends", default="rq,database")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration; the median is reported")
-    parser.add_argument("--concurrency", type=int, default=8, help="TASK_CONCURRENCY, and the backfill's")
+    parser.add_argument("--concurrency", type=int, default=8, help="the baseline backfill's --concurrency")
+    parser.add_argument("--task-concurrency", type=int, default=None,
+                        help="TASK_CONCURRENCY of the workers (default: unset, the adaptive limit)")
+    parser.add_argument("--coalesce-limit", type=int, default=None,
+                        help="COALESCE_LIMIT of the workers (default: unset, the app's; 0: one customer per task)")
+    parser.add_argument("--burst", action="store_true", help="only the burst: customers saved one by one")
+    parser.add_argument("--burst-customers", type=int, default=1000)
+    parser.add_argument("--burst-latency", type=float, default=0.2)
+    parser.add_argument("--burst-workers", default="1,4")
+    parser.add_argument("--burst-savers", type=int, default=4, help="processes saving the burst's customers")
     parser.add_argument("--chunk-size", type=int, default=100, help="TASK_CHUNK_SIZE")
     parser.add_argument("--drain-customers", type=int, default=10_000)
     parser.add_argument("--drain-backend", default="rq")
@@ -309,17 +457,25 @@ def main() -> None:
     if options.child == "sweeper":
         child_sweeper()
         return
+    if options.child and options.child.startswith("saver:"):
+        child_saver(*(int(part) for part in options.child.split(":")[1:]))
+        return
     if options.child:
         child_worker(options.child)
         return
 
     n = options.customers
-    print(f"Queue benchmark: {n} customers, chunks of {options.chunk_size} at {options.concurrency} requests in "
+    in_flight = options.task_concurrency or "adaptive"
+    print(f"Queue benchmark: {n} customers, chunks of {options.chunk_size} at {in_flight} requests in "
           f"flight, {options.latency * 1000:.0f} ms latency, {os.cpu_count()} CPUs shared by the fake, the workers, "
           f"PostgreSQL and Redis.", flush=True)
+    claim_redis(options.redis_url)
     sandbox = Sandbox(options.latency)
     try:
         setup_django(options, sandbox)
+        if options.burst:
+            burst_case(options, sandbox)
+            return
         base = None
         if not options.skip_backfill:
             runs = [backfill(options, sandbox, n) for _ in range(options.repeat)]
@@ -359,6 +515,7 @@ def main() -> None:
                 raise SystemExit("the drain lost or duplicated customers")
     finally:
         sandbox.stop()
+        release_redis(options.redis_url)
 
 
 if __name__ == "__main__":

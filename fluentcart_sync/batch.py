@@ -1,9 +1,11 @@
 """Pushing many customers: a bounded pool of worker threads sharing one keep-alive connection pool.
 
-Used by the backfill and the sweep. ``concurrency`` bounds the requests in flight (a gate around
-every request, which also applies the rate ceiling), not the threads: a few more threads than
-requests let one worker claim or record its row while the others keep every request slot busy, so
-the database round trips hide behind the remote's latency instead of adding to it.
+Used by the backfill, the sweep, chunk tasks and coalesced pushes. A limit (``limiter.py``: fixed,
+or adaptive, found from FluentCart's answers) bounds the requests in flight (a gate around every
+request, which also applies the rate ceiling), not the threads: a few more threads than requests
+let one worker claim or record its row while the others keep every request slot busy, so the
+database round trips hide behind the remote's latency instead of adding to it. Threads are started
+as the limit grows, so a limit that stays low opens few database connections.
 
 Each worker thread has its own database connection (Django's connections are per thread) and closes
 it when the batch ends. The caller streams ids in; at most ``2 × threads`` are queued, so memory
@@ -28,8 +30,11 @@ from django.db import connections
 from . import outcome_log
 from .claims import release_all
 from .client import FluentCartClient, get_client
+from .limiter import ConcurrencyGate, ConcurrencyLimit, FixedLimit, RateLimiter
 from .outcomes import Outcome, PushResult
 from .push import push_customer
+
+__all__ = ["BatchAborted", "BatchSummary", "RateLimiter", "close_stale_connections", "push_many", "worker_count"]
 
 _DONE = object()
 #: How often a blocked feeder or joiner wakes to see whether the workers are still there.
@@ -77,48 +82,6 @@ def worker_count(concurrency: int) -> int:
     return concurrency + max(1, concurrency // 4)
 
 
-class RequestGate:
-    """At most ``concurrency`` requests in flight and ``rate`` request starts per second."""
-
-    def __init__(self, concurrency: int, rate: float | None):
-        self.slots = threading.BoundedSemaphore(concurrency)
-        self.limiter = RateLimiter(rate)
-
-    def __enter__(self) -> None:
-        self.slots.acquire()
-        self.limiter.wait()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.slots.release()
-
-
-class RateLimiter:
-    """At most ``rate`` request starts per second across all threads (None: no ceiling)."""
-
-    def __init__(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.interval = 1.0 / rate if rate else 0.0
-        self.clock = clock  # injectable, so tests check the spacing without timing anything
-        self.sleep = sleep
-        self.next_slot = clock()
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = self.clock()
-            slot = max(self.next_slot, now)
-            self.next_slot = slot + self.interval
-        if slot > now:
-            self.sleep(slot - now)
-
-
 def push_many(
     customer_ids: Iterable[int],
     *,
@@ -127,18 +90,21 @@ def push_many(
     on_result: Callable[[PushResult], None] | None = None,
     client: FluentCartClient | None = None,
     recreate_missing: bool = False,
+    limit: ConcurrencyLimit | None = None,
 ) -> BatchSummary:
-    """Push each id with ``concurrency`` requests in flight.
+    """Push each id with ``concurrency`` requests in flight, or as many as ``limit`` allows at each
+    moment (an ``AdaptiveLimit`` finds FluentCart's capacity, and keeps what it learnt for the next batch).
 
     Stops early on a configuration error (bad credentials, wrong URL: every record would fail the
     same way). Raises ``BatchAborted`` if the workers die or on a second KeyboardInterrupt; the
     first KeyboardInterrupt returns the summary with ``interrupted`` set.
     """
-    concurrency = max(1, concurrency)
-    client = client or get_client(pool_size=concurrency)
-    previous_gate, client.gate = client.gate, RequestGate(concurrency, rate)
-    workers = worker_count(concurrency)
-    work: queue.Queue = queue.Queue(maxsize=workers * 2)
+    limit = limit or FixedLimit(concurrency)
+    client = client or get_client(pool_size=limit.maximum)
+    previous_gate, client.gate = client.gate, ConcurrencyGate(limit, rate)
+    # Threads for the highest limit reached so far, started as it grows: a limit that stays low
+    # opens few database connections.
+    work: queue.Queue = queue.Queue(maxsize=worker_count(limit.maximum) * 2)
     summary = BatchSummary()
     lock = threading.Lock()
     stop = threading.Event()
@@ -168,12 +134,18 @@ def push_many(
             connections.close_all()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, name=f"fluentcart-push-{n}", daemon=True) for n in range(workers)]
-    for thread in threads:
-        thread.start()
+    threads: list[threading.Thread] = []
+
+    def enough_threads() -> None:
+        while len(threads) < worker_count(limit.current):
+            thread = threading.Thread(target=worker, name=f"fluentcart-push-{len(threads)}", daemon=True)
+            threads.append(thread)
+            thread.start()
+
+    enough_threads()
     try:
         try:
-            _feed(customer_ids, work, stop, threads)
+            _feed(customer_ids, work, stop, threads, enough_threads)
         except KeyboardInterrupt:
             summary.interrupted = True  # first Ctrl-C: take no new rows, let the requests in flight end
             stop.set()
@@ -205,9 +177,16 @@ def close_stale_connections() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
-def _feed(customer_ids: Iterable[int], work: queue.Queue, stop: threading.Event, threads: list) -> None:
+def _feed(
+    customer_ids: Iterable[int],
+    work: queue.Queue,
+    stop: threading.Event,
+    threads: list,
+    enough_threads: Callable[[], None],
+) -> None:
     """Queue every id, unless the batch stops; never blocks on a queue that nobody reads."""
     for customer_id in customer_ids:
+        enough_threads()
         while True:
             if stop.is_set() or not any(thread.is_alive() for thread in threads):
                 stop.set()

@@ -278,6 +278,9 @@ class FluentCartClient:
                     if guard.expired:  # cut off while reading the body
                         raise self._too_slow(method, path, seconds) from err
                     raise FluentCartTransportError(f"{method} {path} failed: {err}") from err
+            answered = getattr(self.gate, "answered", None)
+            if answered is not None:  # an adaptive gate learns the host's capacity from the answers
+                answered(response.status_code)
 
         if 200 <= response.status_code < 300:
             try:

@@ -65,9 +65,15 @@ DEFAULTS: dict[str, Any] = {
     # The sweep and large admin selections queue one task per chunk of this many customers (a save
     # still queues one task for its customer) ...
     "TASK_CHUNK_SIZE": 100,
-    # ... which pushes them with this many requests in flight, on a connection pool of that size
-    # kept by the worker process.
-    "TASK_CONCURRENCY": 8,
+    # ... which pushes them with this many requests in flight. None: as many as FluentCart answers
+    # well, found by the worker process as it goes (up to MAX_CONCURRENCY); a number fixes it.
+    "TASK_CONCURRENCY": None,
+    # The most requests in flight an adaptive limit may reach (the backfill without --concurrency,
+    # tasks without TASK_CONCURRENCY), and the size of their connection pool.
+    "MAX_CONCURRENCY": 16,
+    # A worker that takes a customer's task while other pushes are owed pushes up to this many of
+    # them with it, concurrently (0: each task pushes its own customer only).
+    "COALESCE_LIMIT": 1000,
     # The shop's currency (ISO 4217), as set in FluentCart's Store Settings: the customers API gives
     # lifetime values in its cents but never names it. Used only to show money in the admin.
     "CURRENCY": "USD",

@@ -3,12 +3,14 @@
 Tasks only make a push happen sooner: the customer's row is the record of what is owed, so a lost
 or failed enqueue delays a push (the sweep finds it) but never drops it.
 
-Two tasks. A save queues ``push_customer_task`` for its one customer. The sweep and large admin
-selections queue ``push_customers_task`` with a chunk of ``TASK_CHUNK_SIZE`` ids, pushed with
-``TASK_CONCURRENCY`` requests in flight by the backfill's engine (``batch.push_many``): one task per
-customer would spend more on the queue than on FluentCart. Claims keep workers apart, so any number
-of workers can drain the same backlog. Both tasks use one client per worker process, so its
-connection pool outlives the task (with a worker that forks per job, such as RQ's default, it
+Two tasks. A save queues ``push_customer_task`` for its one customer; a worker that takes it while
+other pushes are owed pushes those too (``coalesce.py``). The sweep and large admin selections queue
+``push_customers_task`` with a chunk of ``TASK_CHUNK_SIZE`` ids. Both push many customers with the
+backfill's engine (``batch.push_many``): one task per customer would spend more on the queue and
+on FluentCart's round trip than on the push. Claims keep workers apart, so any number of workers
+can drain the same backlog. Both tasks use one client and one concurrency limit per worker process
+(``TASK_CONCURRENCY``, or adaptive: ``limiter.py``), so its connection pool and what it learnt of
+FluentCart's capacity outlive the task (with a worker that forks per job, such as RQ's default, they
 cannot: see docs/deployment.md).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 try:  # Django 6.0+
     from django.tasks import task, task_backends
@@ -25,27 +28,39 @@ except ImportError:  # Django 5.2 with the backport
 
 from .conf import app_settings
 
+if TYPE_CHECKING:
+    from .client import FluentCartClient
+    from .limiter import ConcurrencyLimit
+
 logger = logging.getLogger("fluentcart_sync.tasks")
 
 
 @task()
 def push_customer_task(customer_id: int) -> str:
-    """Push one customer; returns the outcome's name. Failures are recorded on the row, not raised.
+    """Push one customer, and the other pushes owed now with it (``coalesce.py``); returns the
+    outcome's name of this customer's push. Failures are recorded on the rows, not raised.
 
     A transient failure is queued again for the row's ``next_attempt_at`` when the backend can defer
-    tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time.
+    tasks; otherwise (or if that enqueue is lost) the sweep retries it at that time. So are the
+    others' failures, when their time comes.
     """
     from . import outcome_log
     from .batch import close_stale_connections
+    from .coalesce import push_coalesced
     from .outcomes import Outcome
     from .push import push_customer  # imports models: keep this module importable before apps are ready
 
     close_stale_connections()  # a worker lives for days: not on a connection the database dropped
-    result = push_customer(customer_id, client=_worker_client())
+    client, limit = _worker_client()
+    if _runs_in_the_caller():
+        # The immediate backend pushes inside the save's request: that request pushes its own customer only.
+        outcome = push_customer(customer_id, client=client).outcome
+    else:
+        outcome, _ = push_coalesced(customer_id, client=client, limit=limit, most=app_settings.COALESCE_LIMIT)
     outcome_log.flush()
-    if result.outcome == Outcome.RETRY:
+    if outcome == Outcome.RETRY:
         enqueue_retry(customer_id)
-    return result.outcome.value
+    return outcome.value
 
 
 @task()
@@ -58,26 +73,45 @@ def push_customers_task(customer_ids: list[int]) -> dict[str, int]:
     from .batch import close_stale_connections, push_many
 
     close_stale_connections()
-    concurrency = max(1, app_settings.TASK_CONCURRENCY)
-    summary = push_many(customer_ids, concurrency=concurrency, client=_worker_client())
+    client, limit = _worker_client()
+    summary = push_many(customer_ids, limit=limit, client=client)
     return dict(summary.counts)
 
 
-def _worker_client():
-    """One client per worker process (and per settings): its connection pool, sized for a chunk's
-    requests in flight, and resolved environment are reused by every task the process runs."""
+def _worker_client() -> tuple[FluentCartClient, ConcurrencyLimit]:
+    """One client and one concurrency limit per worker process (and per settings): the connection
+    pool, the resolved environment and what the limit learnt of FluentCart's capacity are reused by
+    every task the process runs."""
     from .client import get_client
+    from .limiter import limit_for
 
-    pool_size = max(1, app_settings.TASK_CONCURRENCY)
-    key = (app_settings.URL, app_settings.USERNAME, app_settings.APP_PASSWORD, app_settings.timeout, pool_size)
+    fixed = app_settings.TASK_CONCURRENCY
+    key = (
+        app_settings.URL,
+        app_settings.USERNAME,
+        app_settings.APP_PASSWORD,
+        app_settings.timeout,
+        fixed,
+        app_settings.MAX_CONCURRENCY,
+    )
     cached = _clients.get(key)
     if cached is None:
         _clients.clear()
-        cached = _clients[key] = get_client(pool_size=pool_size)
+        limit = limit_for(fixed)
+        cached = _clients[key] = (get_client(pool_size=limit.maximum), limit)
     return cached
 
 
-_clients: dict = {}
+_clients: dict[tuple, tuple[FluentCartClient, ConcurrencyLimit]] = {}
+
+
+def _runs_in_the_caller() -> bool:
+    """Whether the configured backend runs tasks at once, in the process that queued them."""
+    try:
+        backend = task_backends[app_settings.TASK_BACKEND]
+    except Exception:
+        return True  # the push is already running: without a known backend, keep it to its customer
+    return type(backend).__name__ == "ImmediateBackend"
 
 
 def enqueue_retry(customer_id: int) -> bool:
@@ -106,16 +140,7 @@ def enqueue_push(customer_id: int, *, run_after: datetime | None = None) -> bool
 
     Never raises: a broken queue must not break the save that asked for the push.
     """
-    try:
-        backend_alias = app_settings.TASK_BACKEND
-        the_task = push_customer_task.using(backend=backend_alias)
-        if run_after is not None and task_backends[backend_alias].supports_defer:
-            the_task = the_task.using(run_after=run_after)
-        the_task.enqueue(customer_id)
-    except Exception:
-        logger.exception("Could not enqueue the FluentCart push of customer %s; the sweep will pick it up", customer_id)
-        return False
-    return True
+    return _enqueue(push_customer_task, customer_id, run_after, "the FluentCart push of customer")
 
 
 def chunked(customer_ids: Iterable[int], size: int | None = None) -> Iterator[list[int]]:
@@ -152,7 +177,8 @@ def apply_deletion_task(deletion_id: int) -> str:
     from .deletions import RETRY, apply_deletion
 
     close_stale_connections()
-    result = apply_deletion(deletion_id, client=_worker_client())
+    client, _ = _worker_client()
+    result = apply_deletion(deletion_id, client=client)
     if result.outcome == RETRY:
         _enqueue_deletion_retry(deletion_id)
     return result.outcome
@@ -179,13 +205,19 @@ def _enqueue_deletion_retry(deletion_id: int) -> bool:
 
 def enqueue_deletion(deletion_id: int, *, run_after: datetime | None = None) -> bool:
     """Queue a deletion's work in FluentCart; False (logged) if the queue refused it. Never raises."""
+    return _enqueue(apply_deletion_task, deletion_id, run_after, "the FluentCart work of deletion")
+
+
+def _enqueue(the_task, argument: int, run_after: datetime | None, what: str) -> bool:
+    """Queue ``the_task(argument)`` on the configured backend, deferred to ``run_after`` where the
+    backend can defer; False (logged) if the queue refused it, never an exception."""
     try:
         backend_alias = app_settings.TASK_BACKEND
-        the_task = apply_deletion_task.using(backend=backend_alias)
+        queued = the_task.using(backend=backend_alias)
         if run_after is not None and task_backends[backend_alias].supports_defer:
-            the_task = the_task.using(run_after=run_after)
-        the_task.enqueue(deletion_id)
+            queued = queued.using(run_after=run_after)
+        queued.enqueue(argument)
     except Exception:
-        logger.exception("Could not enqueue deletion %s for FluentCart; the sweep will pick it up", deletion_id)
+        logger.exception("Could not enqueue %s %s; the sweep will pick it up", what, argument)
         return False
     return True

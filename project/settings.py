@@ -131,7 +131,10 @@ FLUENTCART_SYNC = {
     "CREATE_CUSTOMER_FOR_NEW_USERS": env.bool("FLUENTCART_CREATE_CUSTOMER_FOR_NEW_USERS", default=True),
     "INCLUDE_STAFF_USERS": env.bool("FLUENTCART_INCLUDE_STAFF_USERS", default=False),
     "TASK_CHUNK_SIZE": env.int("FLUENTCART_TASK_CHUNK_SIZE", default=100),
-    "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=8),
+    # Unset: adaptive, up to MAX_CONCURRENCY; a number fixes the requests in flight of every task.
+    "TASK_CONCURRENCY": env.int("FLUENTCART_TASK_CONCURRENCY", default=None),
+    "MAX_CONCURRENCY": env.int("FLUENTCART_MAX_CONCURRENCY", default=16),
+    "COALESCE_LIMIT": env.int("FLUENTCART_COALESCE_LIMIT", default=1000),
     "CURRENCY": env("FLUENTCART_CURRENCY", default="USD"),
     # Reads /fluentcart/metrics with `Authorization: Bearer <token>`; unset: staff sessions only.
     "METRICS_TOKEN": env("FLUENTCART_METRICS_TOKEN", default=""),

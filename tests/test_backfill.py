@@ -221,6 +221,20 @@ def test_never_more_requests_in_flight_than_the_concurrency(served):
     assert 2 <= served.most_in_flight <= 3
 
 
+def test_without_concurrency_it_finds_its_own_and_stays_under_max_concurrency(served, fluentcart_settings):
+    fluentcart_settings["MAX_CONCURRENCY"] = 3
+    make(60)
+    out = run()
+    assert "60 pushed" in out
+    assert served.most_in_flight <= 3
+    assert "Requests in flight: found " in out and "--concurrency N fixes it" in out
+
+
+def test_a_fixed_concurrency_says_nothing_about_finding_one(served):
+    make(5)
+    assert "Requests in flight" not in run("--concurrency", "2")
+
+
 class FakeClock:
     """A clock that only moves when the limiter sleeps: the test times nothing."""
 

@@ -52,6 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="seconds between the duplicate-email check and the insert (allows duplicate rows)",
     )
+    parser.add_argument(
+        "--php-workers",
+        type=int,
+        default=0,
+        help="requests served at once, each for --latency (0: no limit); more wait, up to --backlog",
+    )
+    parser.add_argument(
+        "--backlog", type=int, default=0, help="with --php-workers: requests that may wait; more get 429"
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for the faults")
     parser.add_argument("--mode", choices=MODES, default="ok")
     parser.add_argument("--reset", action="store_true", help="forget stored customers on start")
@@ -70,6 +79,8 @@ def faults_from(options: Mapping[str, Any]) -> Faults:
         drop_rate=options["drop_rate"],
         serialize=options["serialize"],
         race_window=options["race_window"],
+        php_workers=options.get("php_workers", 0),
+        backlog=options.get("backlog", 0),
         seed=options["seed"],
     )
 

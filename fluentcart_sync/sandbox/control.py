@@ -43,6 +43,7 @@ def control(fake: "FakeFluentCart", method: str, route: str, body: bytes) -> tup
             fake.faults = fake.faults.updated(payload)
         except TypeError as err:
             return 400, {"error": str(err)}
+        fake.capacity.configure(fake.faults.php_workers, fake.faults.backlog)  # requests waiting see it now
         return 200, fake.faults.as_dict()
     if (method, route) == ("GET", "mode"):
         return 200, {"mode": fake.mode}

@@ -39,6 +39,10 @@ class Faults:
     drop_after_write_fraction: float = 0.5
     serialize: bool = False
     race_window: float = 0.0
+    # The host's capacity (capacity.py): PHP workers serving at once (0: no limit), each for the
+    # latency, and requests that may wait for one; beyond those, 429.
+    php_workers: int = 0
+    backlog: int = 0
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _rng_lock: threading.Lock = field(init=False, repr=False, compare=False)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import faults as fault
 from .admin_page import customers_page, is_admin_page
 from .body import JSONError, read_body
+from .capacity import Capacity
 from .customers import API_USER_ID, CustomerRoutes
 from .faults import Faults
 from .store import CustomerStore
@@ -176,6 +177,7 @@ class FakeFluentCart:
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._serial_lock = threading.Lock()
+        self.capacity = Capacity()
         self._routes = CustomerRoutes(self)
 
     # -- helpers for tests and seeding -------------------------------------------------------------
@@ -267,13 +269,21 @@ class FakeFluentCart:
 
         request = self._parse(method.upper(), path, query, headers, body or b"")
         faults = self.faults
-        serial = self._serial_lock if faults.serialize else contextlib.nullcontext()
-        with serial:
-            if sleep:
-                pause = faults.delay()
-                if pause:
-                    time.sleep(pause)
-            reply = self._with_faults(request, faults)
+        self.capacity.configure(faults.php_workers, faults.backlog)
+        if not self.capacity.admit():  # every PHP worker busy and the queue full: refused at once
+            reply = Reply(429, {"Content-Type": "text/html", "Retry-After": str(faults.retry_after)}, html_page(429))
+            self._record(request, reply)
+            return reply
+        try:
+            serial = self._serial_lock if faults.serialize else contextlib.nullcontext()
+            with serial:
+                if sleep:
+                    pause = faults.delay()  # with php_workers: the service time, a PHP worker held
+                    if pause:
+                        time.sleep(pause)
+                reply = self._with_faults(request, faults)
+        finally:
+            self.capacity.leave()
         self._record(request, reply)
         return reply
 

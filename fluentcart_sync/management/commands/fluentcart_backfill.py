@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from fluentcart_sync.batch import BatchAborted, BatchSummary, push_many
 from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
 from fluentcart_sync.conf import app_settings
+from fluentcart_sync.limiter import AdaptiveLimit, limit_for
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
@@ -28,9 +29,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency",
             type=int,
-            default=4,
+            default=None,
             metavar="N",
-            help="Requests in flight at once (default 4). Mind the WordPress host's capacity.",
+            help="Exactly N requests in flight, never more. Default: as many as FluentCart answers well "
+            "(fewer on 429, 5xx or slower answers), up to the MAX_CONCURRENCY setting.",
         )
         parser.add_argument(
             "--rate",
@@ -48,10 +50,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar or progress lines.")
 
+    limit: object = None
+
     def handle(self, *args, **options):
         if options["limit"] is not None and options["limit"] < 0:
             raise CommandError("--limit must be zero or more.")
-        if options["concurrency"] < 1:
+        if options["concurrency"] is not None and options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1.")
         if options["rate"] is not None and options["rate"] <= 0:
             raise CommandError("--rate must be a positive number of requests per second.")
@@ -73,10 +77,11 @@ class Command(BaseCommand):
         already_synced = Customer.objects.filter(sync_status=SyncStatus.SYNCED).count()
 
         progress = Progress(total, self.stdout, enabled=not options["no_progress"])
+        self.limit = limit_for(options["concurrency"])
         try:
             summary = push_many(
                 iter_ids(unsynced, chunk_size=options["chunk_size"], limit=options["limit"]),
-                concurrency=options["concurrency"],
+                limit=self.limit,
                 rate=options["rate"],
                 on_result=lambda result: progress.update(),
             )
@@ -115,6 +120,11 @@ class Command(BaseCommand):
             + (f", {counts['paused']} paused (FluentCart refuses the configuration)" if counts["paused"] else "")
             + "."
         )
+        if isinstance(self.limit, AdaptiveLimit):
+            self.stdout.write(
+                f"Requests in flight: found {self.limit.current} at the end (at most {self.limit.peak}; "
+                f"--concurrency N fixes it)."
+            )
 
     def create_customers_for_users(self, *, dry_run: bool, show_progress: bool) -> None:
         User = get_user_model()
