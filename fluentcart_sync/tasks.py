@@ -121,13 +121,7 @@ def enqueue_retry(customer_id: int) -> bool:
     """
     from .models import Customer, SyncStatus
 
-    try:
-        if not task_backends[app_settings.TASK_BACKEND].supports_defer:
-            return False
-    except Exception:
-        logger.exception(
-            "Unknown task backend %r; the sweep will retry customer %s", app_settings.TASK_BACKEND, customer_id
-        )
+    if not _backend_defers(f"customer {customer_id}"):
         return False
     row = Customer.objects.filter(pk=customer_id, sync_status=SyncStatus.RETRYING).values("next_attempt_at").first()
     if row is None or row["next_attempt_at"] is None:
@@ -187,13 +181,7 @@ def apply_deletion_task(deletion_id: int) -> str:
 def _enqueue_deletion_retry(deletion_id: int) -> bool:
     from .models import CustomerDeletion, DeletionState
 
-    try:
-        if not task_backends[app_settings.TASK_BACKEND].supports_defer:
-            return False
-    except Exception:
-        logger.exception(
-            "Unknown task backend %r; the sweep will retry deletion %s", app_settings.TASK_BACKEND, deletion_id
-        )
+    if not _backend_defers(f"deletion {deletion_id}"):
         return False
     row = (
         CustomerDeletion.objects.filter(pk=deletion_id, state=DeletionState.RETRYING).values("next_attempt_at").first()
@@ -221,3 +209,13 @@ def _enqueue(the_task, argument: int, run_after: datetime | None, what: str) -> 
         logger.exception("Could not enqueue %s %s; the sweep will pick it up", what, argument)
         return False
     return True
+
+
+def _backend_defers(what: str) -> bool:
+    """Whether the configured backend can run a task later (``run_after``); an immediate backend
+    would run a retry now, in a loop. False (logged) for an unknown backend."""
+    try:
+        return bool(task_backends[app_settings.TASK_BACKEND].supports_defer)
+    except Exception:
+        logger.exception("Unknown task backend %r; the sweep will retry %s", app_settings.TASK_BACKEND, what)
+        return False

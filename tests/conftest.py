@@ -82,6 +82,18 @@ def fake():
     fake.close()
 
 
+@pytest.fixture
+def shop(fluentcart_settings):
+    """The fake FluentCart served over HTTP on a loopback port, the app pointed at it."""
+    from .e2e_support import served_fake
+
+    fake, server = served_fake()
+    fluentcart_settings["URL"] = server.url
+    yield fake
+    server.stop()
+    fake.close()
+
+
 def sent(fake, method=None):
     """The requests the fake received (optionally one method's), oldest first."""
     return [r for r in fake.requests_seen if method is None or r.method == method]

@@ -19,6 +19,13 @@ from fluentcart_sync.sandbox.audit import Audit, audit
 
 from .conftest import APP_PASSWORD, USERNAME
 
+try:  # Django 6.0+ ships the Tasks API; on Django 5.2 it is the django-tasks backport
+    import django.tasks  # noqa: F401
+
+    BACKENDS = "django.tasks.backends"
+except ImportError:
+    BACKENDS = "django_tasks.backends"
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,16 +13,10 @@ from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.tasks import push_customer_task, task_backends
 
 from .conftest import sent
-from .e2e_support import exactly_once
+from .e2e_support import BACKENDS, exactly_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-try:  # Django 6.0+
-    import django.tasks  # noqa: F401
-
-    BACKENDS = "django.tasks.backends"
-except ImportError:
-    BACKENDS = "django_tasks.backends"
 
 
 @pytest.fixture

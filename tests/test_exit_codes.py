@@ -13,8 +13,6 @@ from fluentcart_sync import circuit
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.sandbox import Faults
 
-from .e2e_support import served_fake
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -122,15 +120,6 @@ def test_queueing_sweep_exits_0_when_everything_due_was_queued(fake, customers, 
 
 
 # -- fluentcart_pull ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shop(fluentcart_settings):
-    fake, server = served_fake()
-    fluentcart_settings["URL"] = server.url
-    yield fake
-    server.stop()
-    fake.close()
 
 
 def test_a_complete_pull_exits_0(shop, capsys):

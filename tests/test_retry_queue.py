@@ -10,15 +10,10 @@ from fluentcart_sync.services import Outcome, push_customer
 from fluentcart_sync.tasks import push_customer_task, task_backends
 
 from .conftest import sent
+from .e2e_support import BACKENDS
 
 pytestmark = pytest.mark.django_db
 
-try:  # Django 6.0+
-    import django.tasks  # noqa: F401
-
-    BACKENDS = "django.tasks.backends"
-except ImportError:
-    BACKENDS = "django_tasks.backends"
 
 
 @pytest.fixture

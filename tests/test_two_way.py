@@ -13,19 +13,7 @@ from django.urls import reverse
 from fluentcart_sync.models import Customer, SyncStatus
 from fluentcart_sync.services import push_customer
 
-from .e2e_support import served_fake
-
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs: a queued push would show
-
-
-@pytest.fixture
-def shop(fluentcart_settings):
-    """The fake FluentCart on a loopback port, the app pointed at it."""
-    fake, server = served_fake()
-    fluentcart_settings["URL"] = server.url
-    yield fake
-    server.stop()
-    fake.close()
 
 
 def writes(fake):
