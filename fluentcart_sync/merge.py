@@ -67,6 +67,14 @@ def remote_record(remote: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+#: What a row is told when its FluentCart id now names another customer (push and pull alike).
+RECYCLED_ID_MESSAGE = (
+    "FluentCart customer {id} is now another customer (FluentCart reused the id of a deleted customer): this "
+    "customer was deleted in FluentCart and is no longer linked to it. Nothing was re-created automatically; "
+    "use “Push to FluentCart” in the admin to create it again."
+)
+
+
 def is_other_customer(theirs: dict[str, Any], base: dict[str, Any] | None) -> bool:
     """FluentCart's record is another customer than the base's: same id, another uuid (FluentCart
     reuses the id of the newest customer after it was deleted and the database restarted)."""

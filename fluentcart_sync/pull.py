@@ -42,6 +42,7 @@ from .conf import app_settings
 from .exceptions import FluentCartError, FluentCartNotFound, FluentCartPayloadHookError
 from .idset import IdSet
 from .merge import (
+    RECYCLED_ID_MESSAGE,
     is_other_customer,
     merge,
     merge_base,
@@ -326,19 +327,12 @@ def _forget_recycled_id(row: Customer, remote_id: int, summary: PullSummary, *, 
     Customer.objects.filter(pk=row.pk, fluentcart_id=remote_id).update_sync_state(
         fluentcart_id=None,
         sync_status=SyncStatus.MISSING_REMOTE,
-        sync_error=_RECYCLED_MESSAGE.format(id=remote_id),
+        sync_error=RECYCLED_ID_MESSAGE.format(id=remote_id),
         synced_fingerprint="",
         remote_base={},
         remote_base_stamp="",
         next_attempt_at=None,
     )
-
-
-_RECYCLED_MESSAGE = (
-    "FluentCart customer {id} is now another customer (FluentCart reused the id of a deleted customer): this "
-    "customer was deleted in FluentCart and is no longer linked to it. Nothing was re-created automatically; "
-    "use “Push to FluentCart” in the admin to create it again."
-)
 
 
 def _link(row: Customer, remote: dict[str, Any], summary: PullSummary, now, *, dry_run: bool) -> str:

@@ -38,7 +38,7 @@ from .exceptions import (
     FluentCartTransportError,
     FluentCartValidationError,
 )
-from .merge import is_other_customer, merge, merge_base, model_value, own_post_base, remote_record
+from .merge import RECYCLED_ID_MESSAGE, is_other_customer, merge, merge_base, model_value, own_post_base, remote_record
 from .models import Customer, SyncStatus
 from .names import name_as_stored
 from .outcomes import Outcome, PushResult
@@ -405,16 +405,9 @@ def _may_still_land(err: FluentCartError) -> bool:
     return not answered_by_fluentcart(err)
 
 
-_RECYCLED_ID_MESSAGE = (
-    "FluentCart customer {id} is now another customer (FluentCart reused the id of a deleted customer): this "
-    "customer was deleted in FluentCart and is no longer linked to it. Nothing was re-created automatically; "
-    "use “Push to FluentCart” in the admin to create it again."
-)
-
-
 def _recycled_id(fluentcart_id: int, common: dict) -> PushResult:
     result = _missing_remote(None, common)
-    result.error = _RECYCLED_ID_MESSAGE.format(id=fluentcart_id)
+    result.error = RECYCLED_ID_MESSAGE.format(id=fluentcart_id)
     result.forget_id = True
     return result
 
