@@ -387,6 +387,7 @@ def _synced_changes(
             synced_revision=row.data_revision,
             synced_at=timezone.now(),
             failing_since=None,
+            outcome_unknown=False,  # a linked row: FluentCart holds it, no POST of it is in doubt
         )
     return changes
 
