@@ -54,7 +54,12 @@ class StaleEditGuardForm(forms.ModelForm):
         # between this check and the save.
         current = Customer.objects.select_for_update().filter(pk=self.instance.pk).values(*PUSHED_MODEL_FIELDS).first()
         if current is None:
-            return cleaned
+            # Deleted after the admin read it: saving would either fail (nothing to update) or, worse,
+            # bring the customer back. The person sees why instead of a server error.
+            raise forms.ValidationError(
+                _("This customer was deleted while you edited it; your changes were not saved."),
+                code="deleted",
+            )
         changed_by_person = set(self.changed_data)
         for name in PUSHED_MODEL_FIELDS:
             shown = self.shown_value(name) if name in self.fields else None

@@ -88,7 +88,8 @@ def sweep_until_synced(deadline_seconds: float = 120) -> int:
     while Customer.objects.unsynced().exists() or owed_deletions().exists():
         assert time.monotonic() < deadline, (
             f"not synced in time: {Customer.objects.unsynced().count()} pushes and "
-            f"{owed_deletions().count()} deletions left"
+            f"{owed_deletions().count()} deletions left: "
+            f"{list(Customer.objects.unsynced().values('pk', 'sync_status', 'last_error', 'next_attempt_at', 'fluentcart_id', 'unanswered_write', 'outcome_unknown'))}"
         )
         sweep_once()
         runs += 1

@@ -271,6 +271,27 @@ def test_a_form_saved_over_a_field_that_changed_since_it_was_opened_says_so(fake
     assert (amy.city, amy.postcode) == ("Lyon", ""), "nothing was saved"
 
 
+def test_a_form_saved_after_the_customer_was_deleted_says_so(fake, admin_client, monkeypatch):
+    from fluentcart_sync.admin import CustomerAdmin
+
+    amy = synced(city="Boston")
+    url = reverse("admin:fluentcart_sync_customer_change", args=[amy.pk])
+    read = CustomerAdmin.get_object
+
+    def read_then_deleted(self, request, object_id, from_field=None):
+        found = read(self, request, object_id, from_field)
+        Customer.objects.filter(pk=amy.pk).delete()  # someone deletes it while the form is posted
+        return found
+
+    monkeypatch.setattr(CustomerAdmin, "get_object", read_then_deleted)
+
+    response = admin_client.post(url, {**opened_form(amy), "city": "Paris"})
+
+    assert response.status_code == 200
+    assert "deleted while you edited it" in response.content.decode()
+    assert not Customer.objects.filter(pk=amy.pk).exists(), "the save did not bring it back"
+
+
 def test_the_link_with_our_own_unanswered_post_merges_against_what_it_sent(fake, monkeypatch, fluentcart_settings):
     fluentcart_settings["CONFLICT_POLICY"] = "fluentcart"
     amy = Customer.objects.create(email="amy@example.com", full_name="Amy Pond", city="Boston", notes="call first")
