@@ -284,7 +284,9 @@ def add_conflicts(customer_id: int, found: dict[str, dict[str, Any]], *, known_b
 
 def _changes_for(customer: Customer, result: PushResult, token: str = "") -> dict[str, Any]:
     now = timezone.now()
-    attempts = customer.sync_attempts + (1 if result.requested else 0)
+    # Waiting out a quarantine (the look-up found nothing, no new request may go out yet) is not a
+    # failed attempt: counted, "Sync now" pressed a few times would give the customer up.
+    attempts = customer.sync_attempts + (1 if result.requested and result.not_before is None else 0)
     changes: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
     if result.requested:
         changes.update(sync_attempts=attempts, last_attempt_at=now)

@@ -393,7 +393,9 @@ def _failure(deletion_id: int, err: FluentCartError) -> DeletionResult:
 def _record(deletion: CustomerDeletion, token: str, result: DeletionResult) -> bool:
     """Write the outcome and release the claim, only while holding it; False if the claim was lost."""
     now = timezone.now()
-    attempts = deletion.attempts + (1 if result.requested else 0)
+    # A look that finds nothing while a create could still land is waiting, not a failed attempt:
+    # counted, a deletion whose push held a long claim would give up at its first network error.
+    attempts = deletion.attempts + (1 if result.requested and result.not_before is None else 0)
     changes: dict[str, Any] = {"claimed_until": None, "claim_token": "", "attempts": attempts}
     if result.requested:
         changes["last_attempt_at"] = now
@@ -434,9 +436,9 @@ def _record(deletion: CustomerDeletion, token: str, result: DeletionResult) -> b
     written = bool(CustomerDeletion.objects.filter(pk=deletion.pk, claim_token=token).update(**changes))
     if not written:
         logger.warning("Lost the claim on deletion %s before recording %s", deletion.pk, result.outcome)
-    elif result.outcome == FAILED or changes.get("state") == DeletionState.FAILED:
+    elif changes.get("state") == DeletionState.FAILED:
         logger.warning(
-            "Deletion %s (FluentCart customer %s) failed: %s", deletion.pk, deletion.fluentcart_id, result.error
+            "Deletion %s (FluentCart customer %s) failed: %s", deletion.pk, deletion.fluentcart_id, changes["error"]
         )
     return written
 

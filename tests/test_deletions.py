@@ -413,6 +413,31 @@ def test_a_customer_whose_unanswered_create_never_landed_owes_nothing_once_none_
     assert fake.count() == 0
 
 
+def test_looking_for_an_unanswered_create_is_waiting_not_failing(fake, policy, monkeypatch, fluentcart_settings):
+    """A deletion looks for the customer a create may still make until none can land (a push in
+    flight holds its claim for a minute): those looks are not failed attempts, so a network error
+    afterwards is retried, however often it looked."""
+    policy("anonymize")
+    fluentcart_settings.update(AUTO_PUSH=False, MAX_ATTEMPTS=3)
+    customer = Customer.objects.create(email="amy@example.com", full_name="Amy Pond")
+    Customer.objects.filter(pk=customer.pk).update_sync_state(outcome_unknown=True, posted_email="amy@example.com")
+    customer.delete()
+    deletion = CustomerDeletion.objects.get()
+    for _ in range(5):
+        CustomerDeletion.objects.filter(pk=deletion.pk).update(next_attempt_at=None)
+        assert deletions.apply_deletion(deletion.pk).outcome == deletions.RETRY  # nothing there yet
+
+    def unanswered(self, email):
+        raise FluentCartTimeout("FluentCart did not answer GET /customers completely within 2.4s")
+
+    monkeypatch.setattr(FluentCartClient, "find_by_email", unanswered)
+    deletions.apply_deletion(deletion.pk)
+
+    deletion.refresh_from_db()
+    assert deletion.state == DeletionState.RETRYING, deletion.error
+    assert deletion.attempts == 1, "only the failed look counts"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_deletion_committed_by_another_connection_during_a_create_follows_the_id_it_made(
     fake, policy, monkeypatch, fluentcart_settings

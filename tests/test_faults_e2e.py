@@ -132,7 +132,9 @@ def test_every_customer_is_synced_exactly_once_despite_faults_and_concurrent_edi
     # each holds its own customer's data), and FluentCart holds nobody else.
     deleted = CustomerDeletion.objects.filter(customer_id__in=editor.deleted)
     assert deleted.count() == len(editor.deleted)
-    assert set(deleted.values_list("state", flat=True)) <= {DeletionState.DONE, DeletionState.NOTHING}
+    assert set(deleted.values_list("state", flat=True)) <= {DeletionState.DONE, DeletionState.NOTHING}, list(
+        deleted.exclude(state__in=[DeletionState.DONE, DeletionState.NOTHING]).values("pk", "state", "attempts", "error")
+    )
     remote_by_id = {c["id"]: c for c in chaos.customers()}
     anonymized = {c["id"] for c in remote_by_id.values() if c["email"].endswith("@anonymized.invalid")}
     for deletion in deleted.exclude(fluentcart_id=None):

@@ -216,6 +216,21 @@ def test_a_repush_while_fluentcart_still_processes_the_post_sends_no_second_post
     assert len(posts) == 1 and fake.count() == 1
 
 
+def test_waiting_out_a_quarantine_is_not_a_failed_attempt(fake, monkeypatch, fluentcart_settings):
+    fluentcart_settings["MAX_ATTEMPTS"] = 2
+    customer = Customer.objects.create(email="wait@example.com", full_name="Wait Here")
+    posts = unanswered_post(monkeypatch, lands=False)
+    push_customer(customer.pk)  # attempt 1: no answer
+    for _ in range(4):  # "Sync now", again and again: each looks, finds nothing, sends nothing
+        assert push_customer(customer.pk).outcome == Outcome.RETRY
+    row = Customer.objects.get(pk=customer.pk)
+    assert (row.sync_status, row.sync_attempts) == (SyncStatus.RETRYING, 1), row.sync_error
+
+    end_quarantine(customer)
+    assert push_customer(customer.pk).outcome == Outcome.CREATED
+    assert len(posts) == 2 and fake.count() == 1
+
+
 def test_after_the_quarantine_a_post_that_never_landed_is_sent_again(fake, monkeypatch):
     customer = Customer.objects.create(email="lost@example.com", full_name="Lost Post")
     posts = unanswered_post(monkeypatch, lands=False)
