@@ -34,8 +34,9 @@ test-sqlite: $(STAMP)
 	$(PY) -m pytest -m "not browser" --cov=fluentcart_sync --cov-branch --cov-report=term
 
 # Real-browser tests: Playwright driving Debian's Chromium (apt-get install chromium; .ci/browser-deps
-# installs it). FLUENTCART_BROWSER_REQUIRED turns "no browser here" into a failure instead of a skip.
+# installs it, here too, if it is missing). FLUENTCART_BROWSER_REQUIRED turns "no browser here" into a failure instead of a skip.
 test-browser: $(STAMP)
+	bash .ci/browser-deps
 	FLUENTCART_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser -p no:cacheprovider \
 		--cov=fluentcart_sync --cov-branch --cov-append --cov-report=
 
