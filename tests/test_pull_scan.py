@@ -45,9 +45,7 @@ def pulled_everything(fake):
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
-def test_a_pull_over_ids_with_gaps_reads_every_customer_and_marks_exactly_the_deleted_ones_missing(
-    fake, concurrency
-):
+def test_a_pull_over_ids_with_gaps_reads_every_customer_and_marks_exactly_the_deleted_ones_missing(fake, concurrency):
     ids = seed(fake, 700)
     pulled_everything(fake)
     # A whole range of 199 ids gone (an empty page), part of another, and a few scattered.
@@ -59,7 +57,9 @@ def test_a_pull_over_ids_with_gaps_reads_every_customer_and_marks_exactly_the_de
     assert summary.complete and not summary.error
     assert summary.read == 700 - len(deleted) == summary.counts["unchanged"]
     assert summary.deleted_remotely == len(deleted)
-    missing = set(Customer.objects.filter(sync_status=SyncStatus.MISSING_REMOTE).values_list("fluentcart_id", flat=True))
+    missing = set(
+        Customer.objects.filter(sync_status=SyncStatus.MISSING_REMOTE).values_list("fluentcart_id", flat=True)
+    )
     assert missing == deleted
     assert Customer.objects.filter(sync_status=SyncStatus.SYNCED).count() == 700 - len(deleted)
 
@@ -77,7 +77,7 @@ def test_a_pull_asks_for_id_ranges_of_one_page_never_for_a_deeper_page(fake, con
     ranges = [range_bounds(query["search"]) for query in scan if query["search"].startswith("id::")]
     assert ranges == [(1, 199), (200, 398), (399, 450)]
     assert all((query["sort_type"], query["per_page"]) == ("asc", "199") for query in scan)
-    assert [query["search"] for query in scan[len(ranges):]] == ["id>450"], "then past the highest id"
+    assert [query["search"] for query in scan[len(ranges) :]] == ["id>450"], "then past the highest id"
 
 
 def test_an_empty_fluentcart_is_a_complete_scan(fake):
@@ -143,7 +143,9 @@ def test_a_fluentcart_that_ignores_the_id_range_stops_the_scan_before_anything_i
     ids = seed(fake, 450)
     pulled_everything(fake)
     real = FluentCartClient.list_customers
-    monkeypatch.setattr(FluentCartClient, "list_customers", lambda self, **kwargs: real(self, **{**kwargs, "search": None}))
+    monkeypatch.setattr(
+        FluentCartClient, "list_customers", lambda self, **kwargs: real(self, **{**kwargs, "search": None})
+    )
 
     summary = pull(concurrency=2)
 
