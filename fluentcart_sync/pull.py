@@ -134,31 +134,35 @@ def iter_pages_in_parallel(client: FluentCartClient, concurrency: int) -> Iterat
     is sequential: each request needs the last id of the one before. Ranges are known up front, so
     they are read in parallel. Ids left by deleted customers cost empty or short pages, nothing more.
 
-    The scan asks for the highest id first, reads the ranges up to it, then keeps asking for
-    ``id>HIGHEST`` until the answer is empty: customers created during the scan get higher ids and are
-    read too. Each page's ``total`` is the number of customers FluentCart held when the scan began
-    (what progress counts against), not that of its range.
+    The scan asks for the highest id first and reads the ranges below the one that holds it. That
+    last range is read as a keyset instead, ``id>N`` from its start, page after page until an answer
+    says nothing is left (``total`` no more than it returned): customers created during the scan get
+    higher ids and are read too, as the page-number scan read them by following ``last_page``. Its
+    ``COUNT(*)`` covers only the ids from there on. Each page's ``total`` is the number of customers
+    FluentCart held when the scan began (what progress counts against), not that of its range.
     """
     newest = client.list_customers(per_page=1, ascending=False)
     store_total = newest.total
     if not newest.customers:
-        yield newest  # an empty FluentCart: no ranges; progress still learns the total (0)
+        yield newest  # an empty FluentCart: nothing to read; progress still learns the total (0)
+        return
     highest = max(_ids_of(newest), default=0)
-    ranges = [(low, min(low + MAX_PER_PAGE - 1, highest)) for low in range(1, highest + 1, MAX_PER_PAGE)]
+    # Ranges of MAX_PER_PAGE ids from 1, up to but not including the one that holds the highest id.
+    last_range_start = highest - (highest - 1) % MAX_PER_PAGE if highest else 1
+    ranges = [(low, low + MAX_PER_PAGE - 1) for low in range(1, last_range_start, MAX_PER_PAGE)]
     for page in _read_ranges_in_parallel(client, ranges, concurrency):
         yield replace(page, total=store_total)
-    while True:  # past the highest id: the customers created since the scan began
-        search = f"id>{highest}"
+    after = last_range_start - 1
+    while True:
+        search = f"id>{after}"
         page = client.list_customers(search=search)
-        if not page.customers:
-            return
         ids = _ids_of(page)
-        if ids and min(ids) <= highest:
+        if ids and min(ids) <= after:
             raise _ignored_filter(search, min(ids))
         yield replace(page, total=store_total)
-        if not ids:
-            return  # records without an id (skipped by apply_page): nothing to go on from
-        highest = max(ids)
+        if not ids or page.total <= len(page.customers):
+            return  # nothing was left past this page when FluentCart answered
+        after = max(ids)
 
 
 def _read_ranges_in_parallel(

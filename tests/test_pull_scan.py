@@ -1,6 +1,6 @@
 """How the pull reads FluentCart (issue 22): id ranges of 199, each one page, so that every request
-costs FluentCart the same wherever it is in the table; then ``id>`` past the highest id, for the
-customers created during the scan. What users care about: every customer is read once, exactly the
+costs FluentCart the same wherever it is in the table; the last range is read on with ``id>`` until
+nothing is left, for the customers created during the scan. What users care about: every customer is read once, exactly the
 deleted ones are marked, and a scan that did not finish marks nothing."""
 
 import io
@@ -75,15 +75,16 @@ def test_a_pull_asks_for_id_ranges_of_one_page_never_for_a_deeper_page(fake, con
     highest, *scan = queries
     assert (highest["sort_type"], highest["per_page"]) == ("desc", "1") and "search" not in highest
     ranges = [range_bounds(query["search"]) for query in scan if query["search"].startswith("id::")]
-    assert ranges == [(1, 199), (200, 398), (399, 450)]
+    assert ranges == [(1, 199), (200, 398)]
     assert all((query["sort_type"], query["per_page"]) == ("asc", "199") for query in scan)
-    assert [query["search"] for query in scan[len(ranges) :]] == ["id>450"], "then past the highest id"
+    # The range holding the highest id is read from its start on, past the highest id: one page here.
+    assert [query["search"] for query in scan[len(ranges) :]] == ["id>398"]
 
 
 def test_an_empty_fluentcart_is_a_complete_scan(fake):
     summary = pull(concurrency=4)
     assert summary.complete and summary.read == 0 and not summary.error
-    assert [query.get("search") for query in listings(fake)] == [None, "id>0"]
+    assert [query.get("search") for query in listings(fake)] == [None]
 
 
 def test_customers_created_in_fluentcart_during_a_pull_are_read(fake, monkeypatch):
@@ -103,12 +104,12 @@ def test_customers_created_in_fluentcart_during_a_pull_are_read(fake, monkeypatc
     assert summary.complete and summary.read == 550 == summary.counts["created"]
     assert set(Customer.objects.values_list("fluentcart_id", flat=True)) == {c["id"] for c in fake.customers()}
     tail = [query["search"] for query in listings(fake) if query.get("search", "").startswith("id>")]
-    assert tail == ["id>300", f"id>{300 + 199}", "id>550"]
+    assert tail == ["id>199", f"id>{199 + 199}"], "on from the last range until nothing is left"
 
 
 @pytest.mark.parametrize(
     "failing",
-    ["highest id", "a range", "past the highest id"],
+    ["highest id", "a range", "the last range on"],
 )
 def test_a_failing_request_leaves_the_scan_incomplete_and_marks_nothing_deleted(fake, monkeypatch, failing):
     ids = seed(fake, 450)
@@ -121,7 +122,7 @@ def test_a_failing_request_leaves_the_scan_incomplete_and_marks_nothing_deleted(
         if {
             "highest id": not kwargs.get("ascending", True),
             "a range": search.startswith("id::200-"),
-            "past the highest id": search.startswith("id>"),
+            "the last range on": search.startswith("id>"),
         }[failing]:
             raise FluentCartServerError("FluentCart answered 500", status_code=500)
         return real(self, **kwargs)
