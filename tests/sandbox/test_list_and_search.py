@@ -162,3 +162,19 @@ def test_keyset_walk_with_id_greater_than(call, fake):
         seen += [row["id"] for row in rows]
         last = rows[-1]["id"]
     assert seen == list(range(1, 451))
+
+
+def test_an_id_range_is_one_page_whose_paginator_counts_only_the_range(call, fake):
+    seed(fake, 450)
+    _, data = call.json("GET", "/customers?search=id::200-398&sort_type=asc&per_page=199&page=1")
+    page = data["customers"]
+    assert [row["id"] for row in page["data"]] == list(range(200, 399))
+    assert (page["total"], page["last_page"], page["current_page"]) == (199, 1, 1)
+    assert (page["from"], page["to"]) == (1, 199)
+    _, data = call.json("GET", "/customers?search=id::399-597&sort_type=asc&per_page=199")
+    page = data["customers"]
+    assert [row["id"] for row in page["data"]] == list(range(399, 451))
+    assert (page["total"], page["last_page"], page["current_page"]) == (52, 1, 1)
+    _, data = call.json("GET", "/customers?search=id::500-698&sort_type=asc&per_page=199")
+    page = data["customers"]
+    assert page["data"] == [] and (page["total"], page["last_page"], page["from"]) == (0, 1, None)

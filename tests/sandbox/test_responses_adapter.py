@@ -62,3 +62,18 @@ def test_rate_limit_carries_retry_after(mocked):
     answer = requests.post(BASE + "/customers", json={"email": "l@example.com", "full_name": "L"}, auth=AUTH)
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "3"
     assert mocked.count() == 0
+
+
+def test_the_client_reads_id_ranges_and_keyset_searches_through_the_adapter(mocked):
+    from fluentcart_sync.client import FluentCartClient
+
+    for number in range(1, 11):
+        mocked.create_customer(email=f"u{number}@example.com", full_name=f"User Number{number}")
+    client = FluentCartClient("https://shop.example.com", *AUTH)
+    in_range = client.list_customers(search="id::3-7")
+    assert [row["id"] for row in in_range.customers] == [3, 4, 5, 6, 7]
+    assert (in_range.total, in_range.last_page, in_range.current_page) == (5, 1, 1)
+    assert [row["id"] for row in client.list_customers(search="id>8").customers] == [9, 10]
+    newest = client.list_customers(per_page=1, ascending=False)
+    assert [row["id"] for row in newest.customers] == [10] and newest.total == 10
+    assert mocked.requests_seen[0].query["search"] == "id::3-7"
