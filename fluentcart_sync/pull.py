@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -561,24 +561,30 @@ def _create_all(customers: list[Customer], summary: PullSummary) -> None:
             summary.counts[BUSY] += 1
 
 
+#: Local primary keys per query of the search for customers deleted in FluentCart.
+_DELETION_SCAN_CHUNK = 2000
+
+
 def mark_deleted_remotely(
     client: FluentCartClient, seen: IdSet, scan_started_at, summary: PullSummary, *, dry_run: bool
 ) -> None:
     """After a complete scan: synced rows whose id was not seen, confirmed one by one (404), become
     ``missing_remote``. Rows synced during the scan are left alone (their id may be on a page read
     before they existed)."""
-    candidates = Customer.objects.filter(
-        sync_status=SyncStatus.SYNCED, fluentcart_id__isnull=False, synced_at__lt=scan_started_at
-    ).order_by("pk")
-    last_pk = 0
-    while True:
-        chunk = list(candidates.filter(pk__gt=last_pk).values_list("pk", "fluentcart_id")[:2000])
-        if not chunk:
-            return
-        last_pk = chunk[-1][0]
-        for pk, fluentcart_id in chunk:
-            if fluentcart_id is None or fluentcart_id in seen:
+    # Walked by primary-key ranges, the state filtered here: a query on the key alone is read through
+    # the key's index by every database, whatever its statistics say. With the state in the WHERE
+    # clause, PostgreSQL on a table not analyzed since a big import read every synced row for each
+    # chunk (0.85 s a chunk at a million rows).
+    highest_pk = Customer.objects.aggregate(highest=Max("pk"))["highest"] or 0
+    for low in range(0, highest_pk, _DELETION_SCAN_CHUNK):
+        chunk = Customer.objects.filter(pk__gt=low, pk__lte=low + _DELETION_SCAN_CHUNK).values_list(
+            "pk", "fluentcart_id", "sync_status", "synced_at"
+        )
+        for pk, fluentcart_id, status, synced_at in chunk:
+            if fluentcart_id is None or status != SyncStatus.SYNCED or fluentcart_id in seen:
                 continue
+            if synced_at is None or synced_at >= scan_started_at:
+                continue  # synced during the scan: its id may be on a page read before it existed
             try:
                 client.get_customer(fluentcart_id)
                 continue  # there after all (the list shifted under the scan)

@@ -39,7 +39,8 @@ def seed_a_day_with_an_outage() -> None:
     SyncRun.objects.create(kind=SyncRun.PULL, finished_at=now - timedelta(minutes=12), ok=True,
                            last_success_at=now - timedelta(minutes=12), duration_seconds=3.4,
                            result="1208 read: 0 linked, 3 updated, 1 created, 0 conflicts, 0 deleted remotely")
-    Customer.objects.filter(email="edsger@example.com").update(updated_at=now - timedelta(minutes=7))
+    # From the clock, not the minute `now` was cut to: the page rounds the wait to whole minutes.
+    Customer.objects.filter(email="edsger@example.com").update(updated_at=timezone.now() - timedelta(minutes=7))
     Customer.objects.filter(email="katherine@example.com").update(
         failing_since=now - timedelta(minutes=4), sync_status=SyncStatus.RETRYING)
 

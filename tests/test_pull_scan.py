@@ -165,3 +165,18 @@ def test_progress_counts_against_every_customer_fluentcart_holds(fake):
 
     pull(concurrency=2, on_page=on_page)
     assert set(totals) == {450} and sum(counted) == 450
+
+
+def test_local_rows_far_apart_are_all_checked_for_deletion(fake):
+    """The search for customers deleted in FluentCart walks local primary keys in ranges: rows with
+    a gap of thousands of ids between them (deleted here long ago) are still each checked."""
+    near, far = seed(fake, 2)
+    pulled_everything(fake)
+    first, second = Customer.objects.order_by("pk")
+    Customer.objects.filter(pk=second.pk).update(id=first.pk + 7_001)  # thousands of local ids apart
+    fake.store.delete({near, far})
+
+    summary = pull()
+
+    assert summary.complete and summary.deleted_remotely == 2
+    assert set(Customer.objects.values_list("sync_status", flat=True)) == {SyncStatus.MISSING_REMOTE}
