@@ -125,7 +125,15 @@ def customer_deleting(sender, instance: Customer, using: str, **kwargs: Any) -> 
     rows = Customer.objects.using(using).filter(pk=instance.pk)
     if transaction.get_connection(using).in_atomic_block:
         rows = rows.select_for_update()
-    fields = ("email", "fluentcart_id", "sync_status", "posted_email", "outcome_unknown", "claimed_until")
+    fields = (
+        "email",
+        "fluentcart_id",
+        "sync_status",
+        "posted_email",
+        "outcome_unknown",
+        "claimed_until",
+        "remote_base",
+    )
     row = rows.values(*fields).first() or {name: getattr(instance, name) for name in fields}
     action = on_delete_policy()
     gone_there = row["sync_status"] == SyncStatus.MISSING_REMOTE
@@ -142,6 +150,7 @@ def customer_deleting(sender, instance: Customer, using: str, **kwargs: Any) -> 
         customer_id=instance.pk,
         email=email,
         fluentcart_id=row["fluentcart_id"],
+        fluentcart_uuid=_uuid_of(row["remote_base"]) if row["fluentcart_id"] is not None else "",
         posted_email=posted_email,
         look_until=look_until,
         action=action,
@@ -152,13 +161,18 @@ def customer_deleting(sender, instance: Customer, using: str, **kwargs: Any) -> 
         _queue_after_commit(deletion.pk, using)
 
 
+def _uuid_of(record: Any) -> str:
+    """The ``uuid`` of a FluentCart record (or of a merge base), "" when it has none."""
+    return str(record.get("uuid") or "") if isinstance(record, dict) else ""
+
+
 def _may_have_been_created(row: dict[str, Any]) -> bool:
     """An unlinked row that a POST may have reached FluentCart for: one got no answer, or one is in flight."""
     in_flight = row["claimed_until"] is not None and row["claimed_until"] > timezone.now()
     return bool(row["outcome_unknown"] or in_flight)
 
 
-def remember(email: str, fluentcart_id: int, action: str) -> CustomerDeletion:
+def remember(email: str, fluentcart_id: int, action: str, *, fluentcart_uuid: str = "") -> CustomerDeletion:
     """Remember a FluentCart customer that no local customer holds (``fluentcart_erase``), owing ``action``;
     an existing record for that id is reused, so running it again adds nothing."""
     existing = CustomerDeletion.objects.filter(fluentcart_id=fluentcart_id).order_by("-pk").first()
@@ -169,7 +183,11 @@ def remember(email: str, fluentcart_id: int, action: str) -> CustomerDeletion:
             existing.refresh_from_db()
         return existing
     return CustomerDeletion.objects.create(
-        email=email.strip().lower(), fluentcart_id=fluentcart_id, action=action, state=state
+        email=email.strip().lower(),
+        fluentcart_id=fluentcart_id,
+        fluentcart_uuid=fluentcart_uuid,
+        action=action,
+        state=state,
     )
 
 
@@ -199,29 +217,40 @@ def _queue_after_commit(deletion_id: int, using: str) -> None:
 
 @dataclass(frozen=True)
 class Remembered:
-    """The remembered deletions among some FluentCart customers: their ids and emails."""
+    """The remembered deletions among some FluentCart customers: their ids (each with the uuids
+    remembered for it, "" for a deletion that never learnt one) and emails."""
 
-    ids: frozenset[int]
+    uuids_by_id: dict[int, frozenset[str]]
     emails: frozenset[str]
 
-    def holds(self, fluentcart_id: int, email: str) -> bool:
-        return fluentcart_id in self.ids or (bool(email) and email.strip().lower() in self.emails)
+    def holds(self, fluentcart_id: int, email: str, record_uuid: str = "") -> bool:
+        if bool(email) and email.strip().lower() in self.emails:
+            return True
+        uuids = self.uuids_by_id.get(fluentcart_id)
+        if uuids is None:
+            return False
+        # Another uuid under a remembered id is another customer: FluentCart reused the id.
+        return "" in uuids or not record_uuid or record_uuid in uuids
 
 
 def remembered_among(customers: Iterable[tuple[int, str]]) -> Remembered:
     """Which of these (FluentCart id, email) pairs are remembered deletions: one query, none if empty."""
     pairs = list(customers)
     if not pairs:
-        return Remembered(frozenset(), frozenset())
+        return Remembered({}, frozenset())
     ids = {fluentcart_id for fluentcart_id, _ in pairs}
     emails = {email.strip().lower() for _, email in pairs if email}
     found = CustomerDeletion.objects.filter(
         Q(fluentcart_id__in=ids) | Q(email__in=emails) | Q(posted_email__in=emails)
-    ).values_list("fluentcart_id", "email", "posted_email")
-    rows = list(found)
+    ).values_list("fluentcart_id", "fluentcart_uuid", "email", "posted_email")
+    uuids_by_id: dict[int, set[str]] = {}
+    remembered_emails: set[str] = set()
+    for fluentcart_id, remembered_uuid, email, posted in found:
+        if fluentcart_id in ids:
+            uuids_by_id.setdefault(fluentcart_id, set()).add(remembered_uuid)
+        remembered_emails.update(address for address in (email, posted) if address in emails)
     return Remembered(
-        frozenset(fluentcart_id for fluentcart_id, _, _ in rows if fluentcart_id in ids),
-        frozenset(email for _, email, posted in rows for email in (email, posted) if email in emails),
+        {fluentcart_id: frozenset(uuids) for fluentcart_id, uuids in uuids_by_id.items()}, frozenset(remembered_emails)
     )
 
 
@@ -300,10 +329,25 @@ def _carry_out(client: FluentCartClient, deletion: CustomerDeletion) -> Deletion
             return found
         deletion.fluentcart_id = found
     if deletion.action == OnDelete.ANONYMIZE:
-        return _anonymize(client, deletion.pk, deletion.fluentcart_id)
+        return _anonymize(client, deletion.pk, deletion.fluentcart_id, deletion.fluentcart_uuid)
     if deletion.action == OnDelete.DELETE:
-        return _delete(client, deletion.pk, deletion.fluentcart_id)
+        return _delete(client, deletion.pk, deletion.fluentcart_id, deletion.fluentcart_uuid)
     return DeletionResult(DONE, deletion.pk, requested=False)
+
+
+def _is_a_stranger(remote: dict[str, Any], fluentcart_uuid: str) -> bool:
+    """FluentCart holds another customer under the deleted one's id (it reused the id)."""
+    theirs = _uuid_of(remote)
+    return bool(fluentcart_uuid and theirs and theirs != fluentcart_uuid)
+
+
+def _stranger(deletion_id: int, fluentcart_id: int) -> DeletionResult:
+    return DeletionResult(
+        DONE,
+        deletion_id,
+        error=f"FluentCart id {fluentcart_id} now belongs to another customer (another uuid): the deleted "
+        "customer is no longer in FluentCart, and the other one was left alone.",
+    )
 
 
 def _find_created(client: FluentCartClient, deletion: CustomerDeletion) -> int | DeletionResult:
@@ -335,11 +379,13 @@ def _find_created(client: FluentCartClient, deletion: CustomerDeletion) -> int |
     return DeletionResult(DONE, deletion.pk, error="FluentCart never held this customer: nothing to do there.")
 
 
-def _anonymize(client: FluentCartClient, deletion_id: int, fluentcart_id: int) -> DeletionResult:
+def _anonymize(client: FluentCartClient, deletion_id: int, fluentcart_id: int, fluentcart_uuid: str) -> DeletionResult:
     try:
         remote = client.get_customer(fluentcart_id)
     except FluentCartNotFound:
         return DeletionResult(DONE, deletion_id, error="FluentCart no longer had this customer: nothing to anonymize.")
+    if _is_a_stranger(remote, fluentcart_uuid):
+        return _stranger(deletion_id, fluentcart_id)
     if is_anonymized(fluentcart_id, remote):
         return DeletionResult(DONE, deletion_id)  # an earlier attempt whose answer was lost
     wanted = anonymized_fields(fluentcart_id, remote)
@@ -360,7 +406,14 @@ def _anonymize(client: FluentCartClient, deletion_id: int, fluentcart_id: int) -
     return DeletionResult(DONE, deletion_id)
 
 
-def _delete(client: FluentCartClient, deletion_id: int, fluentcart_id: int) -> DeletionResult:
+def _delete(client: FluentCartClient, deletion_id: int, fluentcart_id: int, fluentcart_uuid: str) -> DeletionResult:
+    if fluentcart_uuid:
+        # Deleting by id takes whoever holds it now, with their orders: make sure it is still ours.
+        try:
+            if _is_a_stranger(client.get_customer(fluentcart_id), fluentcart_uuid):
+                return _stranger(deletion_id, fluentcart_id)
+        except FluentCartNotFound:
+            return DeletionResult(DONE, deletion_id, error="FluentCart no longer had this customer.")
     try:
         client.delete_customer(fluentcart_id)
     except FluentCartServerError as err:

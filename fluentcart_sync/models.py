@@ -489,6 +489,9 @@ class CustomerDeletion(models.Model):
     fluentcart_id = models.PositiveBigIntegerField(
         _("FluentCart id"), null=True, blank=True, db_index=True, editable=False
     )
+    # FluentCart's uuid of that customer, when known: FluentCart can give a deleted customer's id to a
+    # new one, never its uuid. Only the record with this uuid is the deleted customer.
+    fluentcart_uuid = models.CharField(max_length=64, blank=True, editable=False)
     # Deleted before a push linked it, with a POST that got no answer: FluentCart may hold the customer
     # under the email that POST carried. Looked up (exactly) until ``look_until``, when no POST can land.
     posted_email = models.CharField(max_length=EMAIL_MAX_LENGTH, blank=True, db_index=True, editable=False)

@@ -273,7 +273,7 @@ def apply_page(
                 row = None  # the stranger is a FluentCart-only customer, or links by its email
             if row is not None:
                 outcome = _refresh(row, remote, summary, now, dry_run=dry_run, client=client)
-            elif remembered.holds(remote_id, text(remote.get("email"))):
+            elif remembered.holds(remote_id, text(remote.get("email")), text(remote.get("uuid"))):
                 outcome = DELETED_HERE
             else:
                 email = text(remote.get("email")).lower()

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             for customer in local:
                 customer.delete()
             for customer in remote:
-                remember(email, int(customer["id"]), action)
+                remember(email, int(customer["id"]), action, fluentcart_uuid=str(customer.get("uuid") or ""))
         ids = set(
             CustomerDeletion.objects.filter(
                 fluentcart_id__in=[int(c["id"]) for c in remote] + [c.fluentcart_id for c in local if c.fluentcart_id]
