@@ -91,7 +91,7 @@ def sweep_until_synced(deadline_seconds: float = 120) -> int:
         assert time.monotonic() < deadline, (
             f"not synced in time: {Customer.objects.unsynced().count()} pushes and "
             f"{owed_deletions().count()} deletions left: "
-            f"{list(Customer.objects.unsynced().values('pk', 'sync_status', 'last_error', 'next_attempt_at', 'fluentcart_id', 'unanswered_write', 'outcome_unknown'))}"
+            f"{list(Customer.objects.unsynced().values('pk', 'sync_status', 'sync_error', 'next_attempt_at', 'fluentcart_id', 'unanswered_write', 'outcome_unknown'))}"
         )
         sweep_once()
         runs += 1
