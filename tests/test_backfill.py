@@ -35,6 +35,34 @@ def test_pushes_every_unsynced_customer_and_nothing_the_second_time(fake, fluent
     assert len([r for r in fake.requests_seen if r.method == "POST"]) == posts
 
 
+def test_keys_far_apart_and_rows_added_during_the_walk_are_all_pushed(fake, fluentcart_settings):
+    """The backfill walks key ranges (a plan no database statistics can spoil): a gap of thousands
+    of keys (rows deleted long ago) costs empty ranges, nothing is skipped, and a customer saved
+    while the walk runs, past the highest key it began with, is pushed too."""
+    from fluentcart_sync import batch
+
+    fluentcart_settings["AUTO_PUSH"] = False
+    make(3)
+    Customer.objects.filter(email="c2@example.com").update(id=9_000)
+    Customer.objects.filter(email="c0@example.com").update(sync_status=SyncStatus.SYNCED)  # skipped
+    real_push = batch.push_customer
+    added = []
+
+    def push_and_meanwhile_one_signs_up(customer_id, **kwargs):
+        if not added:
+            added.append(Customer.objects.create(email="late@example.com", full_name="Late Signup").pk)
+        return real_push(customer_id, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "push_customer", push_and_meanwhile_one_signs_up)
+        out = run("--chunk-size", "2", "--concurrency", "1")
+
+    assert "3 pushed" in out
+    assert added[0] > 9_000
+    assert set(Customer.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert fake.count() == 3, "the customer marked synced without a push was not pushed"
+
+
 def test_retries_failed_and_waiting_records_whatever_their_next_attempt_time(fake):
     make(3)
     Customer.objects.update(sync_status=SyncStatus.RETRYING, next_attempt_at="2999-01-01T00:00:00Z")

@@ -6,10 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from fluentcart_sync.batch import BatchAborted, BatchSummary, push_many
-from fluentcart_sync.commands_support import Progress, iter_ids, iter_objects
+from fluentcart_sync.commands_support import Progress, iter_ids, iter_ids_with_values, iter_objects
 from fluentcart_sync.conf import app_settings
 from fluentcart_sync.limiter import AdaptiveLimit, limit_for
-from fluentcart_sync.models import Customer, SyncStatus
+from fluentcart_sync.models import UNSYNCED_STATES, Customer, SyncStatus
 from fluentcart_sync.receivers import auto_push_suppressed
 from fluentcart_sync.services import customer_for_user
 
@@ -73,14 +73,16 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.report_dry_run(unsynced, total, limited=options["limit"] is not None)
             return
-        # Synced rows are not walked at all: counted here, so the summary's "already synced" is true.
+        # Synced rows are never pushed (the walk skips them): counted here, so the summary's "already synced" is true.
         already_synced = Customer.objects.filter(sync_status=SyncStatus.SYNCED).count()
 
         progress = Progress(total, self.stdout, enabled=not options["no_progress"])
         self.limit = limit_for(options["concurrency"])
         try:
             summary = push_many(
-                iter_ids(unsynced, chunk_size=options["chunk_size"], limit=options["limit"]),
+                iter_ids_with_values(
+                    Customer, "sync_status", UNSYNCED_STATES, chunk_size=options["chunk_size"], limit=options["limit"]
+                ),
                 limit=self.limit,
                 rate=options["rate"],
                 on_result=lambda result: progress.update(),
