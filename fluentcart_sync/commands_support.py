@@ -17,36 +17,42 @@ def iter_ids(queryset: QuerySet, *, chunk_size: int = 1000, limit: int | None = 
     return _keyset(queryset, chunk_size=chunk_size, limit=limit, ids_only=True)
 
 
-def iter_ids_with_values(
-    model, field: str, wanted, *, chunk_size: int = 1000, limit: int | None = None
-) -> Iterator[int]:
-    """Primary keys, in ascending order, of the rows whose ``field`` is one of ``wanted``, read by
-    ranges of ``chunk_size`` keys with the field compared here, not in SQL.
+def rows_by_key_ranges(model, *fields: str, chunk_size: int = 1000) -> Iterator[tuple]:
+    """``(pk, *fields)`` of every row in ascending key order, read by ranges of ``chunk_size`` keys.
 
-    Why not ``filter(field__in=wanted)`` with keyset pagination (``iter_ids``): on a table the
-    database has not analyzed since a bulk import, PostgreSQL answers each chunk of that query
-    through the ``field`` index, reading every matching row and sorting them (1.9 s a chunk at a
-    million customers, so a backfill right after an import slowed as it went). A query on key ranges
-    alone is read through the primary key by every database, whatever its statistics. Rows added
-    during the walk are reached too: the highest key is asked again when the walk gets there.
+    A query on key ranges alone is read through the primary key by every database, whatever its
+    statistics. A filter on another column (``sync_status IN ...``) with keyset pagination is not:
+    on a table not analyzed since a bulk import, PostgreSQL answered each chunk through that column's
+    index, reading every matching row and sorting them (1.9 s a chunk at a million customers). So
+    callers compare such columns here, in Python. Rows added during the walk are reached too: the
+    highest key is asked again when the walk gets there.
     """
-    wanted = set(wanted)
     manager = model._default_manager
-    low = sent = 0
-    highest = 0
-    while limit is None or sent < limit:
+    low = highest = 0
+    while True:
         if low >= highest:
             highest = manager.aggregate(highest=Max("pk"))["highest"] or 0
             if low >= highest:
                 return
-        window = manager.filter(pk__gt=low, pk__lte=low + chunk_size).order_by("pk").values_list("pk", field)
-        for pk, value in window:
-            if value in wanted:
-                yield pk
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
+        yield from manager.filter(pk__gt=low, pk__lte=low + chunk_size).order_by("pk").values_list("pk", *fields)
         low += chunk_size
+
+
+def iter_ids_with_values(
+    model, field: str, wanted, *, chunk_size: int = 1000, limit: int | None = None
+) -> Iterator[int]:
+    """Primary keys, in ascending order, of the rows whose ``field`` is one of ``wanted``
+    (``rows_by_key_ranges``: the field is compared here, not in SQL)."""
+    wanted = set(wanted)
+    sent = 0
+    if limit is not None and limit <= 0:
+        return
+    for pk, value in rows_by_key_ranges(model, field, chunk_size=chunk_size):
+        if value in wanted:
+            yield pk
+            sent += 1
+            if limit is not None and sent >= limit:
+                return
 
 
 def iter_objects(queryset: QuerySet, *, chunk_size: int = 1000) -> Iterator[Any]:

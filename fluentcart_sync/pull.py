@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from . import deletions, signals
 from .acceptance import base_without, hold_back, refusal_message, refused_values
 from .claims import add_conflicts
 from .client import MAX_PER_PAGE, CustomerPage, FluentCartClient, get_client
+from .commands_support import rows_by_key_ranges
 from .conf import app_settings
 from .exceptions import FluentCartError, FluentCartNotFound, FluentCartPayloadHookError, FluentCartUnexpectedAnswer
 from .idset import IdSet
@@ -571,30 +572,23 @@ def mark_deleted_remotely(
     """After a complete scan: synced rows whose id was not seen, confirmed one by one (404), become
     ``missing_remote``. Rows synced during the scan are left alone (their id may be on a page read
     before they existed)."""
-    # Walked by primary-key ranges, the state filtered here: a query on the key alone is read through
-    # the key's index by every database, whatever its statistics say. With the state in the WHERE
-    # clause, PostgreSQL on a table not analyzed since a big import read every synced row for each
-    # chunk (0.85 s a chunk at a million rows).
-    highest_pk = Customer.objects.aggregate(highest=Max("pk"))["highest"] or 0
-    for low in range(0, highest_pk, _DELETION_SCAN_CHUNK):
-        chunk = Customer.objects.filter(pk__gt=low, pk__lte=low + _DELETION_SCAN_CHUNK).values_list(
-            "pk", "fluentcart_id", "sync_status", "synced_at"
-        )
-        for pk, fluentcart_id, status, synced_at in chunk:
-            if fluentcart_id is None or status != SyncStatus.SYNCED or fluentcart_id in seen:
-                continue
-            if synced_at is None or synced_at >= scan_started_at:
-                continue  # synced during the scan: its id may be on a page read before it existed
-            try:
-                client.get_customer(fluentcart_id)
-                continue  # there after all (the list shifted under the scan)
-            except FluentCartNotFound:
-                pass
-            except FluentCartError as err:
-                summary.note(f"Could not confirm that FluentCart customer {fluentcart_id} was deleted: {err}")
-                continue
-            summary.deleted_remotely += 1
-            if not dry_run:
-                Customer.objects.filter(pk=pk, fluentcart_id=fluentcart_id, sync_status=SyncStatus.SYNCED).update(
-                    sync_status=SyncStatus.MISSING_REMOTE, sync_error=_DELETED_MESSAGE, next_attempt_at=None
-                )
+    # Walked by key ranges, the state compared here (``rows_by_key_ranges`` says why).
+    rows = rows_by_key_ranges(Customer, "fluentcart_id", "sync_status", "synced_at", chunk_size=_DELETION_SCAN_CHUNK)
+    for pk, fluentcart_id, status, synced_at in rows:
+        if fluentcart_id is None or status != SyncStatus.SYNCED or fluentcart_id in seen:
+            continue
+        if synced_at is None or synced_at >= scan_started_at:
+            continue  # synced during the scan: its id may be on a page read before it existed
+        try:
+            client.get_customer(fluentcart_id)
+            continue  # there after all (the list shifted under the scan)
+        except FluentCartNotFound:
+            pass
+        except FluentCartError as err:
+            summary.note(f"Could not confirm that FluentCart customer {fluentcart_id} was deleted: {err}")
+            continue
+        summary.deleted_remotely += 1
+        if not dry_run:
+            Customer.objects.filter(pk=pk, fluentcart_id=fluentcart_id, sync_status=SyncStatus.SYNCED).update(
+                sync_status=SyncStatus.MISSING_REMOTE, sync_error=_DELETED_MESSAGE, next_attempt_at=None
+            )
